@@ -1,0 +1,122 @@
+//! The coordinator's own protocol: token exchange over HTTP, then one
+//! WebSocket per client that queues it and tells it which machine it got.
+//! PROTOCOL.md documents the flow; these are the exact shapes.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use serde::{Deserialize, Serialize};
+
+use crate::error::ErrorCode;
+use crate::runtime::Capabilities;
+
+/// `POST` here with the API key in [`API_KEY_HEADER`] to get a [`TokenResponse`].
+pub const TOKENS_PATH: &str = "/tokens";
+/// The request header that carries the API key (never the URL).
+pub const API_KEY_HEADER: &str = "Reactor-API-Key";
+/// The coordinator's WebSocket endpoint.
+pub const WS_PATH: &str = "/ws";
+/// Prefix of the signaling proxy: `/sessions/{session_id}/transport/webrtc/...`
+/// is forwarded to the assigned machine's `/sessions/local/transport/webrtc/...`.
+/// Requests must carry `Authorization: Bearer {token}` of the session's owner.
+pub const SESSIONS_PATH: &str = "/sessions";
+
+/// Answer to `POST /tokens`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TokenResponse {
+    pub token: String,
+    /// Seconds until the token stops being accepted by `hello`.
+    pub expires_in: u64,
+}
+
+/// The JSON body of every non-2xx coordinator HTTP answer, and the payload
+/// of the WebSocket `error` frame.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub code: ErrorCode,
+    pub message: String,
+    /// Suggested delay before trying again, in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<f64>,
+}
+
+/// Frames the client sends on the WebSocket.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientFrame {
+    /// The first frame, and the only one the coordinator waits for.
+    Hello {
+        token: String,
+        model: String,
+        queueing: bool,
+    },
+    /// The client leaves: its queue place or its session ends now.
+    Leave,
+}
+
+/// Frames the coordinator sends on the WebSocket.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerFrame {
+    /// The client waits; sent on entry and again whenever its position changes.
+    Queued {
+        /// 1 = next in line.
+        position: u32,
+        /// Estimated seconds until assignment, from recent session lengths.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        estimated_wait: Option<f64>,
+    },
+    /// A machine is the client's: signal to it through the proxy under
+    /// `/sessions/{session_id}/`.
+    Assigned {
+        session_id: String,
+        model: ModelInfo,
+        capabilities: Capabilities,
+        /// Ready for `RTCConfiguration.iceServers`; empty on loopback.
+        #[serde(default)]
+        ice_servers: Vec<IceServer>,
+    },
+    /// Something ended the session or refused it; the coordinator closes the
+    /// socket right after.
+    Error(ErrorBody),
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ModelInfo {
+    pub name: String,
+}
+
+/// An ICE server in the browser's own shape (`urls`, not the runtime's `uris`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct IceServer {
+    pub urls: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn frames_have_the_documented_shape() {
+        let hello = ClientFrame::Hello { token: "t".into(), model: "echo".into(), queueing: true };
+        assert_eq!(
+            serde_json::to_value(&hello).unwrap(),
+            json!({"type":"hello","token":"t","model":"echo","queueing":true})
+        );
+        let err = ServerFrame::Error(ErrorBody {
+            code: ErrorCode::NoCapacity,
+            message: "busy".into(),
+            retry_after: Some(5.0),
+        });
+        assert_eq!(
+            serde_json::to_value(&err).unwrap(),
+            json!({"type":"error","code":"NO_CAPACITY","message":"busy","retry_after":5.0})
+        );
+        let queued: ServerFrame = serde_json::from_value(json!({"type":"queued","position":3})).unwrap();
+        assert_eq!(queued, ServerFrame::Queued { position: 3, estimated_wait: None });
+    }
+}

@@ -1,0 +1,339 @@
+//! The subset of the Reactor runtime's local API (2.x, JSON) that the SDK
+//! uses and our simulated machines serve. See
+//! `shared/reference/runtime-local-api.md` for the observed original and
+//! PROTOCOL.md for where we differ.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use serde::{Deserialize, Serialize};
+
+/// A local runtime holds one session, always named this.
+pub const LOCAL_SESSION_ID: &str = "local";
+/// Label of the data channel for application and runtime messages.
+pub const DATA_CHANNEL: &str = "data";
+/// Label of the data channel for track control.
+pub const CONTROL_CHANNEL: &str = "control";
+/// The client must ping the runtime at least this often or be dropped.
+pub const PING_TIMEOUT_MS: u32 = 20_000;
+/// How often the SDK pings (well inside [`PING_TIMEOUT_MS`]).
+pub const PING_INTERVAL_MS: u32 = 5_000;
+
+/// Paths under `/sessions/{id}/transport/webrtc`.
+pub mod paths {
+    pub const START_SESSION: &str = "/start_session";
+    pub const STOP_SESSION: &str = "/stop_session";
+    pub const SESSION: &str = "/session";
+    pub const HEALTH: &str = "/health";
+    /// `/sessions/{id}` + this prefix + one of the suffixes below.
+    pub const WEBRTC: &str = "/transport/webrtc";
+    pub const ICE_SERVERS: &str = "/ice_servers";
+    pub const CONNECTIONS: &str = "/connections";
+    /// `/connections/{connection_id}` + this.
+    pub const SDP_PARAMS: &str = "/sdp_params";
+    /// `/connections/{connection_id}` + this.
+    pub const ICE_CANDIDATES: &str = "/ice_candidates";
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TrackKind {
+    Video,
+    Audio,
+}
+
+/// Direction from the client's side: `recvonly` is model output,
+/// `sendonly` is model input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TrackDirection {
+    Sendonly,
+    Recvonly,
+}
+
+/// A track the model declares.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrackInfo {
+    pub name: String,
+    pub kind: TrackKind,
+    pub direction: TrackDirection,
+}
+
+/// A command the model accepts in the `application` scope.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CommandInfo {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Capabilities {
+    #[serde(default)]
+    pub protocol_version: String,
+    #[serde(default)]
+    pub tracks: Vec<TrackInfo>,
+    #[serde(default)]
+    pub commands: Vec<CommandInfo>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub emission_fps: Option<f64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SessionModel {
+    pub name: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SelectedTransport {
+    pub protocol: String,
+    pub version: String,
+}
+
+/// `POST /start_session` and `GET /session`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SessionDescriptor {
+    pub session_id: String,
+    pub state: String,
+    pub model: SessionModel,
+    pub selected_transport: SelectedTransport,
+    pub capabilities: Capabilities,
+}
+
+/// `GET /health`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Health {
+    pub status: String,
+    pub model: String,
+    pub state: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RuntimeCredentials {
+    pub username: String,
+    pub password: String,
+}
+
+/// An ICE server as the runtime lists it (`uris`; the browser wants `urls`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RuntimeIceServer {
+    pub uris: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credentials: Option<RuntimeCredentials>,
+}
+
+/// `GET .../ice_servers`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct IceServersResponse {
+    pub ice_servers: Vec<RuntimeIceServer>,
+}
+
+/// One line of `track_mapping`: which offer `mid` carries which model track.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrackMapping {
+    pub mid: String,
+    pub name: String,
+    pub kind: TrackKind,
+    pub direction: TrackDirection,
+}
+
+/// 201 answer to `POST .../connections`, and 202 answer to `sdp_params`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ConnectionId {
+    pub connection_id: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ClientInfo {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sdk: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+}
+
+/// Body of `POST` (or `PUT`, renegotiation) `.../connections/{id}/sdp_params`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SdpOffer {
+    pub sdp_offer: String,
+    pub track_mapping: Vec<TrackMapping>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_info: Option<ClientInfo>,
+}
+
+/// 200 answer to `GET .../connections/{id}/sdp_params` (202 while pending).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SdpAnswer {
+    pub sdp_answer: String,
+    pub connection_id: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct IceCandidate {
+    pub candidate: String,
+    #[serde(default)]
+    pub sdp_mid: Option<String>,
+    #[serde(default)]
+    pub sdp_mline_index: Option<u16>,
+}
+
+/// Body of `POST .../connections/{id}/ice_candidates`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct IceCandidates {
+    pub candidates: Vec<IceCandidate>,
+    pub is_final: bool,
+}
+
+/// Scope of a message on the `data` channel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scope {
+    Application,
+    Runtime,
+}
+
+/// Every message on the `data` channel: `{"scope": ..., "data": ...}`.
+/// Application `data` is whatever the model and the app agree on.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Envelope<T> {
+    pub scope: Scope,
+    pub data: T,
+}
+
+/// `runtime`-scope messages, both directions.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum RuntimeMessage {
+    /// Client → runtime keep-alive, at least every [`PING_TIMEOUT_MS`].
+    Ping,
+    /// Client → runtime: ask for the model's schema.
+    RequestSchema,
+    /// Runtime → client: the answer to `requestSchema` (content not modelled).
+    ModelSchema,
+    /// Runtime → client, about every 5 s (content not modelled).
+    MediaStats,
+}
+
+/// A track named in a control message.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrackRef {
+    pub name: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TrackEvent {
+    ResumeTrack,
+    PauseTrack,
+    UnpublishTrack,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ControlMethod {
+    PublishTrack,
+}
+
+/// An error in a control `response`, such as `PUBLISHER_SLOT_TAKEN`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ControlError {
+    pub code: String,
+    #[serde(default)]
+    pub message: String,
+}
+
+/// An object whose content is not modelled (`{}` on the wire).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Empty {}
+
+/// Messages on the `control` channel.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ControlMessage {
+    Notification {
+        event: TrackEvent,
+        data: TrackRef,
+    },
+    Request {
+        method: ControlMethod,
+        request_id: String,
+        data: TrackRef,
+    },
+    Response {
+        method: ControlMethod,
+        request_id: String,
+        /// Always `{}` in the runtime's answers.
+        #[serde(default)]
+        data: Empty,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<ControlError>,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn data_channel_messages_match_the_runtime() {
+        let ping = Envelope { scope: Scope::Runtime, data: RuntimeMessage::Ping };
+        assert_eq!(
+            serde_json::to_value(&ping).unwrap(),
+            json!({"scope":"runtime","data":{"type":"ping"}})
+        );
+        let schema: Envelope<RuntimeMessage> =
+            serde_json::from_value(json!({"scope":"runtime","data":{"type":"requestSchema"}})).unwrap();
+        assert_eq!(schema.data, RuntimeMessage::RequestSchema);
+        let stats: Envelope<RuntimeMessage> = serde_json::from_value(
+            json!({"scope":"runtime","data":{"type":"mediaStats","data":{"fps":30}}}),
+        )
+        .unwrap();
+        assert_eq!(stats.data, RuntimeMessage::MediaStats);
+    }
+
+    #[test]
+    fn control_messages_match_the_runtime() {
+        let resume = ControlMessage::Notification {
+            event: TrackEvent::ResumeTrack,
+            data: TrackRef { name: "main_video".into() },
+        };
+        assert_eq!(
+            serde_json::to_value(&resume).unwrap(),
+            json!({"type":"notification","event":"resume_track","data":{"name":"main_video"}})
+        );
+        let request = ControlMessage::Request {
+            method: ControlMethod::PublishTrack,
+            request_id: "r1".into(),
+            data: TrackRef { name: "webcam".into() },
+        };
+        assert_eq!(
+            serde_json::to_value(&request).unwrap(),
+            json!({"type":"request","method":"publish_track","request_id":"r1","data":{"name":"webcam"}})
+        );
+        let response: ControlMessage = serde_json::from_value(
+            json!({"type":"response","method":"publish_track","request_id":"r1","data":{}}),
+        )
+        .unwrap();
+        assert!(matches!(response, ControlMessage::Response { error: None, .. }));
+    }
+
+    #[test]
+    fn signaling_bodies_match_the_runtime() {
+        let offer = SdpOffer {
+            sdp_offer: "v=0".into(),
+            track_mapping: alloc::vec![TrackMapping {
+                mid: "0".into(),
+                name: "webcam".into(),
+                kind: TrackKind::Video,
+                direction: TrackDirection::Sendonly,
+            }],
+            client_info: None,
+        };
+        assert_eq!(
+            serde_json::to_value(&offer).unwrap(),
+            json!({"sdp_offer":"v=0","track_mapping":[{"mid":"0","name":"webcam","kind":"video","direction":"sendonly"}]})
+        );
+        let ice: IceServersResponse =
+            serde_json::from_value(json!({"ice_servers":[{"uris":["stun:127.0.0.1:3478"]}]})).unwrap();
+        assert_eq!(ice.ice_servers[0].uris[0], "stun:127.0.0.1:3478");
+    }
+}
