@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# Every test, in order; stops at the first failing step.
+#   a. native:  cargo test --workspace            (core state machine, protocol, server)
+#   b. build:   scripts/build.sh                  (pkg/ and target/server/reactor-server)
+#   c. browser: wasm-pack test --headless --chrome (in a loopback-only network namespace)
+#   d. e2e:     node --test tests/e2e/             (in a loopback-only network namespace)
+#   e. size:    node bench/size.mjs                (reports; never fails on size)
+# Needs what .ci/run installs. Logs of each step: target/test-logs/.
+# The last line is "N passed, N failed" over every test that reported a count.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+export CARGO_TERM_COLOR=never
+LOGDIR=target/test-logs
+mkdir -p "$LOGDIR"
+
+PASSED=0
+FAILED=0
+SUMMARY=()
+
+say() { printf '\n===== %s\n' "$*"; }
+finish() {
+  say "summary"
+  printf '%s\n' "${SUMMARY[@]}"
+  echo "$PASSED passed, $FAILED failed"
+}
+die() {
+  printf '\ntest.sh: FAILED: %s\n' "$*" >&2
+  [ "$FAILED" -gt 0 ] || FAILED=1
+  finish
+  exit 1
+}
+
+# Adds the pass/fail counts a step printed (cargo/libtest and
+# wasm-bindgen-test-runner: "test result: ... N passed; M failed";
+# node's spec reporter: "ℹ pass N" / "ℹ fail N").
+count() {
+  local log=$1 p f
+  read -r p f < <(sed 's/\x1b\[[0-9;]*m//g' "$log" | awk '
+    /test result: / { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+    /^ℹ pass [0-9]+$/ { p += $3 }
+    /^ℹ fail [0-9]+$/ { f += $3 }
+    END { print p + 0, f + 0 }')
+  PASSED=$((PASSED + p))
+  FAILED=$((FAILED + f))
+  echo "$p $f"
+}
+
+# step NAME COMMAND...: runs it, tees its output to a log, counts its tests.
+step() {
+  local name=$1 log="$LOGDIR/$1.log" rc pf
+  shift
+  say "step $name: $*"
+  set +e
+  "$@" 2>&1 | tee "$log"
+  rc=${PIPESTATUS[0]}
+  set -e
+  pf=$(count "$log")
+  SUMMARY+=("$(printf '%-8s %s  (%s passed, %s failed)' "$name" "$([ "$rc" -eq 0 ] && echo ok || echo FAILED)" ${pf})")
+  [ "$rc" -eq 0 ] || die "step '$name' exited with $rc (full log: $LOGDIR/$name.log)"
+}
+
+# in_netns COMMAND...: runs it in a new network namespace whose only
+# interface is loopback, so nothing a test starts can reach beyond 127.0.0.1.
+in_netns() {
+  unshare --net sh -c 'ip link set lo up && exec "$@"' in_netns "$@"
+}
+
+# ---- preflight: say what is missing instead of failing obscurely later
+need() { command -v "$1" >/dev/null || die "$1 not found: $2 (.ci/run installs everything)"; }
+need cargo "the Rust toolchain"
+need wasm-pack "cargo install wasm-pack"
+need wasm-bindgen "cargo install wasm-bindgen-cli --version <Cargo.lock's wasm-bindgen>"
+need wasm-opt "apt-get install binaryen"
+need chromium "apt-get install chromium"
+need chromedriver "apt-get install chromium-driver"
+need node "apt-get install nodejs"
+need unshare "apt-get install util-linux"
+need ip "apt-get install iproute2"
+wb_lock=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
+wb_have=$(wasm-bindgen --version | awk '{ print $2 }')
+[ "$wb_lock" = "$wb_have" ] ||
+  die "wasm-bindgen on PATH is $wb_have but Cargo.lock has $wb_lock (cargo install wasm-bindgen-cli --version $wb_lock)"
+[ -d node_modules/playwright-core ] || die "node_modules missing: run npm ci"
+in_netns true || die "cannot create a network namespace (unshare --net needs root)"
+
+# Everything the namespaced steps compile must be on disk before entering it.
+if [ "${CARGO_NET_OFFLINE:-}" != "true" ]; then
+  cargo fetch --quiet || echo "test.sh: warning: cargo fetch failed; going on with the crates already on disk"
+fi
+
+step native cargo test --workspace
+step build bash scripts/build.sh
+step browser in_netns env CARGO_NET_OFFLINE=true wasm-pack test --headless --chrome
+step e2e in_netns node --test --test-reporter=spec --test-timeout=300000 tests/e2e/
+step size node bench/size.mjs
+
+finish
