@@ -1,0 +1,198 @@
+//! What goes into the core and what comes out. The web shell turns browser
+//! callbacks into [`Input`]s and carries out [`Action`]s; the core never
+//! touches the browser. `V` is an opaque JS value (a message body or a
+//! track) that the core stores and hands back but never looks into.
+
+use reactor_protocol::coordinator::{ClientFrame, ErrorBody, IceServer, ServerFrame, TokenResponse};
+use reactor_protocol::runtime::{
+    ConnectionId, ControlMessage, IceCandidate, IceCandidates, RuntimeMessage, Scope, SdpAnswer, SdpOffer,
+    SessionDescriptor,
+};
+
+use super::{ReactorError, Status, WaitingInfo};
+
+/// Why an HTTP request was made; its answer comes back with the same tag.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Purpose {
+    Token,
+    StartSession,
+    StopSession,
+    RegisterConnection,
+    PostOffer,
+    GetAnswer,
+    PostCandidates,
+}
+
+/// Which body shape to decode from an answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReplyKind {
+    Token,
+    Session,
+    Connection,
+    Answer,
+    /// Not read.
+    Ignored,
+    Error,
+}
+
+impl Purpose {
+    /// The shape the answer of `status` carries.
+    pub fn reply_kind(self, status: u16) -> ReplyKind {
+        match (self, status) {
+            (Purpose::Token, 200..=299) => ReplyKind::Token,
+            (Purpose::StartSession, 200..=299) => ReplyKind::Session,
+            (Purpose::RegisterConnection, 200..=299) => ReplyKind::Connection,
+            (Purpose::GetAnswer, 200) => ReplyKind::Answer,
+            (_, 200..=299) => ReplyKind::Ignored,
+            _ => ReplyKind::Error,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Post,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Body {
+    Empty,
+    Offer(SdpOffer),
+    Candidates(IceCandidates),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct HttpRequest {
+    pub purpose: Purpose,
+    pub method: Method,
+    pub url: String,
+    /// Sent as `Reactor-API-Key` (token exchange only).
+    pub api_key: Option<String>,
+    /// Sent as `Authorization: Bearer` (signaling through the coordinator).
+    pub bearer: Option<String>,
+    pub body: Body,
+}
+
+/// A decoded HTTP answer.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Reply {
+    Token(TokenResponse),
+    Session(SessionDescriptor),
+    Connection(ConnectionId),
+    Answer(SdpAnswer),
+    Error(ErrorBody),
+    /// A 2xx whose body is not read, or a body that did not decode.
+    Other,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum HttpResult {
+    Answered { status: u16, reply: Reply },
+    /// Network failure, CORS refusal, abort: no status.
+    Failed(String),
+}
+
+/// Timers the core asks for; setting one again replaces it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Timer {
+    /// The deadline of the current connection step.
+    Step,
+    /// Poll `GET sdp_params` again.
+    AnswerPoll,
+    /// Send the runtime keep-alive.
+    Ping,
+}
+
+/// The two data channels of a machine connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Channel {
+    Data,
+    Control,
+}
+
+/// `RTCPeerConnection.connectionState`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PeerState {
+    New,
+    Connecting,
+    Connected,
+    Disconnected,
+    Failed,
+    Closed,
+}
+
+/// What the browser saw; tagged by the web shell with the connection
+/// generation so a torn-down connection cannot reach a newer one.
+#[derive(Debug)]
+pub enum Input<V> {
+    Http { purpose: Purpose, result: HttpResult },
+    SocketOpen,
+    SocketFrame(ServerFrame),
+    /// A frame that is not valid JSON or not a known frame.
+    SocketBadFrame(String),
+    SocketClosed { code: u16, reason: String },
+    Timer(Timer),
+    /// `createOffer` + `setLocalDescription` done; `mids` in the order of
+    /// [`PeerPlan::send`] then [`PeerPlan::receive`].
+    OfferReady { sdp: String, mids: Vec<Option<String>> },
+    /// A local ICE candidate; `None` when gathering is complete.
+    LocalCandidate(Option<IceCandidate>),
+    /// A peer operation failed (offer, answer, channel creation).
+    PeerFailed(String),
+    PeerState(PeerState),
+    /// `RTCSctpTransport.maxMessageSize`, once known.
+    MaxMessageSize(usize),
+    ChannelOpen(Channel),
+    ChannelClosed(Channel),
+    /// A message on the `data` channel; `scope` is `None` when absent or unknown.
+    DataMessage { scope: Option<Scope>, data: V },
+    /// The model's video track arrived.
+    RemoteTrack(V),
+}
+
+/// What the peer connection must look like: send transceivers (model
+/// inputs) first, then receive ones (model outputs), then the channels.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PeerPlan {
+    pub ice_servers: Vec<IceServer>,
+    pub send: Vec<String>,
+    pub receive: Vec<String>,
+}
+
+/// A message to put on a data channel.
+#[derive(Debug, PartialEq)]
+pub enum Outgoing<V> {
+    /// Already-serialized application envelope (JSON text).
+    Application(V),
+    Runtime(RuntimeMessage),
+    Control(ControlMessage),
+}
+
+/// Events for the app's listeners.
+#[derive(Debug, PartialEq)]
+pub enum Event<V> {
+    StatusChanged(Status),
+    WaitingInfoChanged(WaitingInfo),
+    NewMessage(V),
+    StreamChanged(Option<V>),
+    Error(ReactorError),
+}
+
+#[derive(Debug, PartialEq)]
+pub enum Action<V> {
+    Emit(Event<V>),
+    /// Settle the promise of the pending `connect()`.
+    ConnectSettled(Result<(), ReactorError>),
+    Http(HttpRequest),
+    OpenSocket { url: String },
+    SendFrame(ClientFrame),
+    SetTimer { timer: Timer, ms: u32 },
+    CancelTimer(Timer),
+    CreatePeer(PeerPlan),
+    SetRemoteAnswer(String),
+    Send { channel: Channel, message: Outgoing<V> },
+    /// Drop every browser resource of the current connection: socket,
+    /// peer, channels, timers, listeners.
+    Teardown,
+}

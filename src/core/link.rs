@@ -1,0 +1,138 @@
+//! The connection to one machine: signaling through its runtime API, then
+//! waiting until the peer, both channels and the outputs are up.
+
+use reactor_protocol::runtime::{
+    paths, ClientInfo, IceCandidate, IceCandidates, SdpOffer, TrackDirection, TrackKind, TrackMapping,
+};
+
+use super::io::{Body, HttpRequest, Method, PeerPlan, Purpose};
+
+/// Signaling state of one machine connection.
+#[derive(Debug)]
+pub(crate) struct Link {
+    /// `.../sessions/{id}/transport/webrtc`.
+    base: String,
+    /// The coordinator token, when signaling goes through its proxy.
+    bearer: Option<String>,
+    pub plan: PeerPlan,
+    connection_id: Option<String>,
+    offer: Option<SdpOffer>,
+    offer_posted: bool,
+    pub answer_set: bool,
+    candidates: Vec<IceCandidate>,
+    gathering_done: bool,
+    final_sent: bool,
+    pub peer_connected: bool,
+    pub data_open: bool,
+    pub control_open: bool,
+    pub ready: bool,
+}
+
+impl Link {
+    pub fn new(base: String, bearer: Option<String>, plan: PeerPlan) -> Link {
+        Link {
+            base,
+            bearer,
+            plan,
+            connection_id: None,
+            offer: None,
+            offer_posted: false,
+            answer_set: false,
+            candidates: Vec::new(),
+            gathering_done: false,
+            final_sent: false,
+            peer_connected: false,
+            data_open: false,
+            control_open: false,
+            ready: false,
+        }
+    }
+
+    fn request(&self, purpose: Purpose, method: Method, path: &str, body: Body) -> HttpRequest {
+        HttpRequest {
+            purpose,
+            method,
+            url: format!("{}{}", self.base, path),
+            api_key: None,
+            bearer: self.bearer.clone(),
+            body,
+        }
+    }
+
+    fn connection_path(&self, suffix: &str) -> String {
+        let id = self.connection_id.as_deref().unwrap_or_default();
+        format!("{}/{}{}", paths::CONNECTIONS, id, suffix)
+    }
+
+    pub fn register(&self) -> HttpRequest {
+        self.request(Purpose::RegisterConnection, Method::Post, paths::CONNECTIONS, Body::Empty)
+    }
+
+    pub fn get_answer(&self) -> HttpRequest {
+        self.request(Purpose::GetAnswer, Method::Get, &self.connection_path(paths::SDP_PARAMS), Body::Empty)
+    }
+
+    pub fn set_connection_id(&mut self, id: String) -> Option<HttpRequest> {
+        self.connection_id = Some(id);
+        self.post_offer()
+    }
+
+    /// Pairs the browser's mids with the planned tracks. `Err` names a
+    /// track the browser gave no mid.
+    pub fn set_offer(&mut self, sdp: String, mids: Vec<Option<String>>) -> Result<Option<HttpRequest>, String> {
+        let planned = self.plan.send.iter().map(|n| (n, TrackDirection::Sendonly));
+        let planned = planned.chain(self.plan.receive.iter().map(|n| (n, TrackDirection::Recvonly)));
+        let mut track_mapping = Vec::new();
+        for ((name, direction), mid) in planned.zip(mids.into_iter().chain(std::iter::repeat(None))) {
+            let Some(mid) = mid else {
+                return Err(format!("the browser assigned no mid to track `{name}`"));
+            };
+            track_mapping.push(TrackMapping { mid, name: name.clone(), kind: TrackKind::Video, direction });
+        }
+        let client_info = ClientInfo { sdk: Some("reactor-wasm".into()), version: Some(env!("CARGO_PKG_VERSION").into()) };
+        self.offer = Some(SdpOffer { sdp_offer: sdp, track_mapping, client_info: Some(client_info) });
+        Ok(self.post_offer())
+    }
+
+    /// The offer goes out as soon as both it and the connection id exist.
+    fn post_offer(&mut self) -> Option<HttpRequest> {
+        let _ = self.connection_id.as_ref()?;
+        let offer = self.offer.take()?;
+        Some(self.request(Purpose::PostOffer, Method::Post, &self.connection_path(paths::SDP_PARAMS), Body::Offer(offer)))
+    }
+
+    /// The offer was accepted: from now on candidates go straight out.
+    pub fn offer_posted(&mut self) -> Option<HttpRequest> {
+        self.offer_posted = true;
+        self.flush_candidates()
+    }
+
+    pub fn add_candidate(&mut self, candidate: Option<IceCandidate>) -> Option<HttpRequest> {
+        match candidate {
+            Some(c) => self.candidates.push(c),
+            None => self.gathering_done = true,
+        }
+        self.flush_candidates()
+    }
+
+    fn flush_candidates(&mut self) -> Option<HttpRequest> {
+        let finishing = self.gathering_done && !self.final_sent;
+        if !self.offer_posted || (self.candidates.is_empty() && !finishing) {
+            return None;
+        }
+        self.final_sent = self.gathering_done;
+        let body = IceCandidates { candidates: std::mem::take(&mut self.candidates), is_final: self.gathering_done };
+        Some(self.request(
+            Purpose::PostCandidates,
+            Method::Post,
+            &self.connection_path(paths::ICE_CANDIDATES),
+            Body::Candidates(body),
+        ))
+    }
+
+    /// Everything `ready` needs: peer connected, both channels open (the
+    /// outputs are resumed the moment `control` opens).
+    pub fn is_up(&self) -> bool {
+        self.peer_connected && self.data_open && self.control_open
+    }
+}

@@ -1,0 +1,19 @@
+//! The sans-IO core: every decision the SDK makes, in plain Rust with no
+//! browser API, so `cargo test` can drive every path in milliseconds.
+//! `src/web/` feeds it [`Input`]s and carries out its [`Action`]s.
+
+mod error;
+mod io;
+mod link;
+mod options;
+mod session;
+mod status;
+
+pub use error::ReactorError;
+pub use io::*;
+pub use options::{OptionError, OptionValue, Options, RawOptions, DEFAULT_COORDINATOR_URL};
+pub use session::*;
+pub use status::{Status, WaitingInfo};
+
+#[cfg(test)]
+mod tests;

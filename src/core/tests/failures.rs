@@ -1,0 +1,283 @@
+//! The failure of each step: the right code, one error event, a rejected
+//! connect(), and everything torn down.
+
+use reactor_protocol::coordinator::ServerFrame;
+use reactor_protocol::ErrorCode;
+
+use super::harness::*;
+use crate::core::*;
+
+#[test]
+fn refused_key_fails_authentication_for_good() {
+    let mut d = Driver::new();
+    d.connect();
+    let actions = d.http(Purpose::Token, 401, error_body(ErrorCode::AuthenticationFailed, None));
+    let err = assert_connect_failed(&d, &actions, ErrorCode::AuthenticationFailed);
+    assert!(!err.recoverable());
+    assert_eq!(err.timestamp, NOW);
+}
+
+#[test]
+fn refused_key_without_a_json_body_is_still_authentication() {
+    let mut d = Driver::new();
+    d.connect();
+    let actions = d.http(Purpose::Token, 401, Reply::Other);
+    assert_connect_failed(&d, &actions, ErrorCode::AuthenticationFailed);
+}
+
+#[test]
+fn unreachable_coordinator() {
+    let mut d = Driver::new();
+    d.connect();
+    let failed = HttpResult::Failed("TypeError: Failed to fetch".into());
+    let actions = d.input(Input::Http { purpose: Purpose::Token, result: failed });
+    let err = assert_connect_failed(&d, &actions, ErrorCode::CoordinatorConnectionError);
+    assert!(err.recoverable());
+    assert!(err.message.contains(URL) && err.message.contains("Failed to fetch"), "{}", err.message);
+}
+
+#[test]
+fn token_server_error() {
+    let mut d = Driver::new();
+    d.connect();
+    let actions = d.http(Purpose::Token, 500, Reply::Other);
+    assert_connect_failed(&d, &actions, ErrorCode::CoordinatorConnectionError);
+}
+
+#[test]
+fn token_request_that_never_answers_times_out() {
+    let mut d = Driver::new();
+    let actions = d.connect();
+    assert!(actions.contains(&Action::SetTimer { timer: Timer::Step, ms: TOKEN_TIMEOUT_MS }));
+    let actions = d.input(Input::Timer(Timer::Step));
+    assert_connect_failed(&d, &actions, ErrorCode::CoordinatorConnectionError);
+}
+
+#[test]
+fn socket_that_closes_before_opening() {
+    let mut d = Driver::new();
+    d.connect();
+    d.token();
+    let actions = d.input(Input::SocketClosed { code: 1006, reason: String::new() });
+    let err = assert_connect_failed(&d, &actions, ErrorCode::CoordinatorConnectionError);
+    assert!(!actions.iter().any(|a| matches!(a, Action::SendFrame(_))), "nothing sent on a dead socket");
+    assert!(err.message.contains("1006"));
+}
+
+#[test]
+fn socket_that_never_opens() {
+    let mut d = Driver::new();
+    d.connect();
+    let actions = d.token();
+    assert!(actions.contains(&Action::SetTimer { timer: Timer::Step, ms: SOCKET_TIMEOUT_MS }));
+    let actions = d.input(Input::Timer(Timer::Step));
+    assert_connect_failed(&d, &actions, ErrorCode::CoordinatorConnectionError);
+}
+
+#[test]
+fn hello_that_gets_no_answer() {
+    let mut d = Driver::new();
+    d.connect();
+    d.token();
+    d.input(Input::SocketOpen);
+    let actions = d.input(Input::Timer(Timer::Step));
+    assert_connect_failed(&d, &actions, ErrorCode::CoordinatorConnectionError);
+}
+
+#[test]
+fn no_capacity_carries_retry_after() {
+    let mut d = Driver::new();
+    d.connect();
+    d.token();
+    d.input(Input::SocketOpen);
+    let Reply::Error(body) = error_body(ErrorCode::NoCapacity, Some(7.5)) else { unreachable!() };
+    let actions = d.frame(ServerFrame::Error(body));
+    let err = assert_connect_failed(&d, &actions, ErrorCode::NoCapacity);
+    assert_eq!(err.retry_after, Some(7.5));
+    assert!(err.recoverable());
+}
+
+#[test]
+fn unknown_model_and_bad_token_frames() {
+    for code in [ErrorCode::UnknownModel, ErrorCode::AuthenticationFailed] {
+        let mut d = Driver::new();
+        d.connect();
+        d.token();
+        d.input(Input::SocketOpen);
+        let Reply::Error(body) = error_body(code, None) else { unreachable!() };
+        let actions = d.frame(ServerFrame::Error(body));
+        assert_connect_failed(&d, &actions, code);
+    }
+}
+
+#[test]
+fn garbage_from_the_coordinator() {
+    let mut d = Driver::new();
+    d.connect();
+    d.token();
+    d.input(Input::SocketOpen);
+    let actions = d.input(Input::SocketBadFrame("not json".into()));
+    assert_connect_failed(&d, &actions, ErrorCode::CoordinatorConnectionError);
+}
+
+#[test]
+fn socket_dropped_while_queued() {
+    let mut d = Driver::new();
+    d.connect();
+    d.token();
+    d.input(Input::SocketOpen);
+    d.frame(ServerFrame::Queued { position: 4, estimated_wait: None });
+    let actions = d.input(Input::SocketClosed { code: 1001, reason: "going away".into() });
+    let err = assert_connect_failed(&d, &actions, ErrorCode::CoordinatorConnectionError);
+    assert!(err.message.contains("going away"));
+}
+
+#[test]
+fn connection_registration_refused() {
+    let mut d = Driver::new();
+    d.to_assigned();
+    let actions = d.http(Purpose::RegisterConnection, 500, Reply::Other);
+    assert_connect_failed(&d, &actions, ErrorCode::GpuConnectionFailed);
+}
+
+#[test]
+fn proxy_refusing_the_token() {
+    let mut d = Driver::new();
+    d.to_assigned();
+    let actions = d.http(Purpose::RegisterConnection, 401, error_body(ErrorCode::AuthenticationFailed, None));
+    assert_connect_failed(&d, &actions, ErrorCode::AuthenticationFailed);
+}
+
+#[test]
+fn offer_refused() {
+    let mut d = Driver::new();
+    d.to_assigned();
+    d.http(Purpose::RegisterConnection, 201, Reply::Connection(conn()));
+    d.input(offer_ready());
+    let actions = d.http(Purpose::PostOffer, 400, Reply::Other);
+    assert_connect_failed(&d, &actions, ErrorCode::GpuConnectionFailed);
+}
+
+#[test]
+fn machine_unreachable_during_signaling() {
+    let mut d = Driver::new();
+    d.to_assigned();
+    let failed = HttpResult::Failed("connection refused".into());
+    let actions = d.input(Input::Http { purpose: Purpose::RegisterConnection, result: failed });
+    assert_connect_failed(&d, &actions, ErrorCode::GpuConnectionFailed);
+}
+
+#[test]
+fn no_answer_from_the_machine() {
+    let mut d = Driver::new();
+    let actions = d.to_assigned();
+    assert!(actions.contains(&Action::SetTimer { timer: Timer::Step, ms: SIGNALING_TIMEOUT_MS }));
+    d.http(Purpose::RegisterConnection, 201, Reply::Connection(conn()));
+    d.input(offer_ready());
+    d.http(Purpose::PostOffer, 202, Reply::Connection(conn()));
+    d.http(Purpose::GetAnswer, 202, Reply::Other);
+    let actions = d.input(Input::Timer(Timer::Step));
+    let err = assert_connect_failed(&d, &actions, ErrorCode::GpuConnectionFailed);
+    assert!(err.message.contains("answer"), "{}", err.message);
+}
+
+#[test]
+fn browser_that_cannot_build_the_offer() {
+    let mut d = Driver::new();
+    d.to_assigned();
+    let actions = d.input(Input::PeerFailed("createOffer: InvalidStateError".into()));
+    assert_connect_failed(&d, &actions, ErrorCode::GpuConnectionFailed);
+}
+
+#[test]
+fn offer_without_a_mid() {
+    let mut d = Driver::new();
+    d.to_assigned();
+    let actions = d.input(Input::OfferReady { sdp: "v=0".into(), mids: vec![Some("0".into()), None] });
+    let err = assert_connect_failed(&d, &actions, ErrorCode::GpuConnectionFailed);
+    assert!(err.message.contains("main_video"));
+}
+
+#[test]
+fn channel_that_never_opens() {
+    let mut d = Driver::new();
+    d.to_assigned();
+    let actions = d.signal();
+    assert!(actions.contains(&Action::SetTimer { timer: Timer::Step, ms: CONNECT_TIMEOUT_MS }));
+    d.input(Input::PeerState(PeerState::Connected));
+    d.input(Input::ChannelOpen(Channel::Control));
+    let actions = d.input(Input::Timer(Timer::Step));
+    assert_connect_failed(&d, &actions, ErrorCode::GpuConnectionFailed);
+}
+
+#[test]
+fn ice_that_fails_before_ready() {
+    let mut d = Driver::new();
+    d.to_assigned();
+    d.signal();
+    let actions = d.input(Input::PeerState(PeerState::Failed));
+    assert_connect_failed(&d, &actions, ErrorCode::GpuConnectionFailed);
+}
+
+#[test]
+fn disconnected_peer_state_alone_is_not_fatal() {
+    let mut d = Driver::new();
+    d.to_ready();
+    assert!(d.input(Input::PeerState(PeerState::Disconnected)).is_empty());
+    assert_eq!(d.session.status(), Status::Ready);
+}
+
+/// After ready, breakage is reported but there is no connect() left to reject.
+fn assert_broke(d: &Driver, actions: &[A], code: ErrorCode) {
+    let errs = errors(actions);
+    assert_eq!(errs.len(), 1);
+    assert_eq!(errs[0].code, code);
+    assert!(settled(actions).is_empty());
+    assert!(actions.contains(&Action::Teardown));
+    assert_eq!(statuses(actions), vec![Status::Disconnected]);
+    assert_eq!(d.session.last_error().map(|e| e.code), Some(code));
+}
+
+#[test]
+fn peer_failing_after_ready() {
+    let mut d = Driver::new();
+    d.to_ready();
+    let actions = d.input(Input::PeerState(PeerState::Failed));
+    assert_broke(&d, &actions, ErrorCode::GpuConnectionError);
+}
+
+#[test]
+fn channel_closing_after_ready() {
+    let mut d = Driver::new();
+    d.to_ready();
+    let actions = d.input(Input::ChannelClosed(Channel::Data));
+    assert_broke(&d, &actions, ErrorCode::GpuConnectionError);
+}
+
+#[test]
+fn coordinator_dropping_after_ready() {
+    let mut d = Driver::new();
+    d.to_ready();
+    let actions = d.input(Input::SocketClosed { code: 1006, reason: String::new() });
+    assert_broke(&d, &actions, ErrorCode::CoordinatorConnectionError);
+    assert!(!actions.iter().any(|a| matches!(a, Action::SendFrame(_))));
+}
+
+#[test]
+fn coordinator_ending_the_session_after_ready() {
+    let mut d = Driver::new();
+    d.to_ready();
+    let Reply::Error(body) = error_body(ErrorCode::SessionTimeLimit, None) else { unreachable!() };
+    let actions = d.frame(ServerFrame::Error(body));
+    assert_broke(&d, &actions, ErrorCode::SessionTimeLimit);
+}
+
+#[test]
+fn a_failed_connection_can_connect_again() {
+    let mut d = Driver::new();
+    d.connect();
+    d.http(Purpose::Token, 500, Reply::Other);
+    let actions = d.to_ready();
+    assert_eq!(statuses(&actions), vec![Status::Connecting, Status::Waiting, Status::Ready]);
+    assert!(d.session.last_error().is_some(), "the last error stays until the next one");
+}

@@ -1,0 +1,56 @@
+//! Messages both ways.
+
+use reactor_protocol::runtime::Scope;
+use reactor_protocol::ErrorCode;
+
+use super::harness::*;
+use crate::core::*;
+
+#[test]
+fn send_when_ready_goes_on_the_data_channel() {
+    let mut d = Driver::new();
+    d.to_ready();
+    d.session.send_message(NOW, "{\"scope\":\"application\"}".into(), 24).unwrap();
+    let actions = d.drain();
+    let message = Outgoing::Application("{\"scope\":\"application\"}".to_string());
+    assert_eq!(actions, vec![Action::Send { channel: Channel::Data, message }]);
+}
+
+#[test]
+fn send_before_ready_is_refused_and_reported() {
+    let mut d = Driver::new();
+    let err = d.session.send_message(NOW, "m".into(), 1).unwrap_err();
+    assert_eq!(err.code, ErrorCode::MessageSendFailed);
+    assert!(err.message.contains("disconnected"));
+    let actions = d.drain();
+    assert_eq!(actions, vec![Action::Emit(Event::Error(err.clone()))]);
+    assert_eq!(d.session.last_error(), Some(&err));
+    d.connect();
+    assert!(d.session.send_message(NOW, "m".into(), 1).is_err());
+    assert_eq!(d.session.status(), Status::Connecting, "a refused send changes nothing else");
+}
+
+#[test]
+fn too_large_is_refused_and_the_connection_stays() {
+    let mut d = Driver::new();
+    d.to_ready();
+    d.input(Input::MaxMessageSize(1000));
+    let err = d.session.send_message(NOW, "big".into(), 1001).unwrap_err();
+    assert_eq!(err.code, ErrorCode::MessageTooLarge);
+    assert!(err.message.contains("1001") && err.message.contains("1000"));
+    let actions = d.drain();
+    assert!(!actions.iter().any(|a| matches!(a, Action::Send { .. } | Action::Teardown)));
+    assert_eq!(d.session.status(), Status::Ready);
+    d.session.send_message(NOW, "fits".into(), 1000).unwrap();
+    assert_eq!(d.drain().len(), 1);
+}
+
+#[test]
+fn application_messages_surface_and_runtime_ones_do_not() {
+    let mut d = Driver::new();
+    d.to_ready();
+    let app = d.input(Input::DataMessage { scope: Some(Scope::Application), data: "hi".into() });
+    assert_eq!(app, vec![Action::Emit(Event::NewMessage("hi".into()))]);
+    assert!(d.input(Input::DataMessage { scope: Some(Scope::Runtime), data: "stats".into() }).is_empty());
+    assert!(d.input(Input::DataMessage { scope: None, data: "junk".into() }).is_empty());
+}
