@@ -35,28 +35,27 @@ die() {
 # wasm-bindgen-test-runner: "test result: ... N passed; M failed";
 # node's spec reporter: "ℹ pass N" / "ℹ fail N").
 count() {
-  local log=$1 p f
-  read -r p f < <(sed 's/\x1b\[[0-9;]*m//g' "$log" | awk '
+  local log=$1
+  read -r STEP_P STEP_F < <(sed 's/\x1b\[[0-9;]*m//g' "$log" | awk '
     /test result: / { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
     /^ℹ pass [0-9]+$/ { p += $3 }
     /^ℹ fail [0-9]+$/ { f += $3 }
     END { print p + 0, f + 0 }')
-  PASSED=$((PASSED + p))
-  FAILED=$((FAILED + f))
-  echo "$p $f"
+  PASSED=$((PASSED + STEP_P))
+  FAILED=$((FAILED + STEP_F))
 }
 
 # step NAME COMMAND...: runs it, tees its output to a log, counts its tests.
 step() {
-  local name=$1 log="$LOGDIR/$1.log" rc pf
+  local name=$1 log="$LOGDIR/$1.log" rc
   shift
   say "step $name: $*"
   set +e
   "$@" 2>&1 | tee "$log"
   rc=${PIPESTATUS[0]}
   set -e
-  pf=$(count "$log")
-  SUMMARY+=("$(printf '%-8s %s  (%s passed, %s failed)' "$name" "$([ "$rc" -eq 0 ] && echo ok || echo FAILED)" ${pf})")
+  count "$log"
+  SUMMARY+=("$(printf '%-8s %-6s (%s passed, %s failed)' "$name" "$([ "$rc" -eq 0 ] && echo ok || echo FAILED)" "$STEP_P" "$STEP_F")")
   [ "$rc" -eq 0 ] || die "step '$name' exited with $rc (full log: $LOGDIR/$name.log)"
 }
 
