@@ -76,6 +76,8 @@ error_codes! {
     SessionTimeLimit = "SESSION_TIME_LIMIT", Coordinator, true;
     /// The coordinator is shutting down; connect again later.
     CoordinatorShutdown = "COORDINATOR_SHUTDOWN", Coordinator, true;
+    /// A constructor option is missing, empty or of the wrong type; the error's `option` names it.
+    InvalidOption = "INVALID_OPTION", Coordinator, false;
     /// `connect()` was called while already connecting or connected.
     AlreadyConnected = "ALREADY_CONNECTED", Coordinator, false;
     /// `connect()` was abandoned because `disconnect()` was called first.
