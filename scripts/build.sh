@@ -8,6 +8,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
+# npm's binaryen (devDependency) is newer than Debian's and shrinks the wasm a
+# little more; Debian's `binaryen` is the fallback.
+[ -x node_modules/.bin/wasm-opt ] && export PATH="$PWD/node_modules/.bin:$PATH"
 
 say() { printf '\n== build: %s\n' "$*"; }
 die() { printf '\nbuild.sh: FAILED: %s\n' "$*" >&2; exit 1; }
@@ -15,7 +18,7 @@ die() { printf '\nbuild.sh: FAILED: %s\n' "$*" >&2; exit 1; }
 command -v wasm-pack >/dev/null || die "wasm-pack not found (run .ci/run, or: cargo install wasm-pack)"
 command -v wasm-opt  >/dev/null || die "wasm-opt not found (apt-get install binaryen); wasm-pack would try to download one"
 
-say "SDK -> pkg/ (wasm-pack build --release --target web)"
+say "SDK -> pkg/ (wasm-pack build --release --target web; $(wasm-opt --version))"
 wasm-pack build --release --target web --out-dir pkg || die "wasm-pack build"
 
 say "server -> target/server/reactor-server (cargo build --profile server)"
