@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every test, in order; stops at the first failing step.
-#   a. native:  cargo test --workspace            (core state machine, protocol, server)
+#   a. native:  cargo test --workspace            (core state machine, protocol, server;
+#               in a loopback-only network namespace too: the server's tests may do WebRTC)
 #   b. build:   scripts/build.sh                  (pkg/ and target/server/reactor-server)
 #   c. browser: wasm-pack test --headless --chrome (in a loopback-only network namespace)
 #   d. e2e:     node --test tests/e2e/             (in a loopback-only network namespace)
@@ -88,7 +89,7 @@ if [ "${CARGO_NET_OFFLINE:-}" != "true" ]; then
   cargo fetch --quiet || echo "test.sh: warning: cargo fetch failed; going on with the crates already on disk"
 fi
 
-step native cargo test --workspace
+step native in_netns env CARGO_NET_OFFLINE=true cargo test --workspace
 step build bash scripts/build.sh
 step browser in_netns env CARGO_NET_OFFLINE=true wasm-pack test --headless --chrome
 step e2e in_netns node --test --test-reporter=spec --test-timeout=300000 tests/e2e/
