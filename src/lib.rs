@@ -1,5 +1,12 @@
 //! Reactor: a browser SDK for real-time AI video models, in Rust compiled
 //! to WebAssembly. `core` decides, `web` talks to the browser, and this file
-//! is the JavaScript surface.
+//! is the JavaScript surface, mirroring the documented Reactor API.
 
 pub mod core;
+#[cfg(target_arch = "wasm32")]
+mod web;
+#[cfg(target_arch = "wasm32")]
+mod api;
+
+#[cfg(target_arch = "wasm32")]
+pub use api::Reactor;

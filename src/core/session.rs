@@ -154,6 +154,12 @@ impl<V> Session<V> {
         Ok(())
     }
 
+    /// A `sendMessage()` whose message is not JSON: reported, nothing sent.
+    pub fn invalid_message(&mut self, now: f64, why: String) -> ReactorError {
+        let message = format!("the message cannot be sent as JSON ({why}); nothing was sent");
+        self.report(ReactorError::new(ErrorCode::InvalidMessage, message, now))
+    }
+
     /// Feeds one browser input. Inputs of an older connection are dropped.
     pub fn handle(&mut self, now: f64, generation: u32, input: Input<V>) {
         if generation != self.generation || matches!(self.phase, Phase::Idle) {

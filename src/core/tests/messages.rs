@@ -54,3 +54,15 @@ fn application_messages_surface_and_runtime_ones_do_not() {
     assert!(d.input(Input::DataMessage { scope: Some(Scope::Runtime), data: "stats".into() }).is_empty());
     assert!(d.input(Input::DataMessage { scope: None, data: "junk".into() }).is_empty());
 }
+
+#[test]
+fn a_message_that_is_not_json_is_reported_and_nothing_sent() {
+    let mut d = Driver::new();
+    d.to_ready();
+    let err = d.session.invalid_message(NOW, "cyclic object value".into());
+    assert_eq!(err.code, ErrorCode::InvalidMessage);
+    assert!(err.message.contains("cyclic object value"));
+    assert_eq!(d.drain(), vec![Action::Emit(Event::Error(err.clone()))]);
+    assert_eq!(d.session.status(), Status::Ready);
+    assert_eq!(d.session.last_error(), Some(&err));
+}

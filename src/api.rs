@@ -1,0 +1,177 @@
+//! The `Reactor` class exactly as documented: constructor options, methods,
+//! events. Each method hands over to the driver; nothing is decided here.
+
+use std::rc::Rc;
+
+use js_sys::{Function, Object, Promise, Reflect};
+use wasm_bindgen::prelude::*;
+
+use crate::core::{OptionValue, Options, RawOptions};
+use crate::web::{option_error, Driver, EventName};
+
+#[wasm_bindgen(typescript_custom_section)]
+const TYPES: &str = r#"
+export type ReactorStatus = "disconnected" | "connecting" | "waiting" | "ready";
+
+export interface ReactorWaitingInfo {
+  /** 1 = next in line. */
+  position?: number;
+  /** Estimated seconds until a machine is free, when the coordinator gives one. */
+  estimatedWait?: number;
+}
+
+export interface ReactorError {
+  code: string;
+  message: string;
+  /** Milliseconds since the epoch. */
+  timestamp: number;
+  recoverable: boolean;
+  component: "coordinator" | "gpu";
+  /** Suggested delay before retrying, in seconds. */
+  retryAfter?: number;
+}
+
+export interface ReactorState {
+  status: ReactorStatus;
+  waitingInfo?: ReactorWaitingInfo;
+  lastError?: ReactorError;
+}
+
+export interface ReactorOptions {
+  modelName: string;
+  insecureApiKey: string;
+  /** Wait in a FIFO queue when no machine is free (default false: fail at once). */
+  queueing?: boolean;
+  /** Default "http://localhost:8080". In local mode, the runtime's URL. */
+  coordinatorUrl?: string;
+  /** Hold sendMessage/publishVideoStream before ready instead of rejecting. */
+  development?: boolean;
+  /** Connect straight to one runtime at coordinatorUrl: no token, no queue. */
+  local?: boolean;
+}
+
+export interface ReactorEvents {
+  statusChanged: ReactorStatus;
+  waitingInfoChanged: ReactorWaitingInfo;
+  newMessage: any;
+  fps: number;
+  streamChanged: MediaStreamTrack | null;
+  error: ReactorError;
+}
+
+export interface Reactor {
+  on<K extends keyof ReactorEvents>(event: K, handler: (payload: ReactorEvents[K]) => void): void;
+  off<K extends keyof ReactorEvents>(event: K, handler: (payload: ReactorEvents[K]) => void): void;
+}
+"#;
+
+#[wasm_bindgen]
+pub struct Reactor {
+    driver: Rc<Driver>,
+}
+
+#[wasm_bindgen]
+impl Reactor {
+    /// Throws an `Error` with code `INVALID_OPTION` naming the bad option.
+    #[wasm_bindgen(constructor)]
+    pub fn new(#[wasm_bindgen(unchecked_param_type = "ReactorOptions")] options: JsValue) -> Result<Reactor, JsValue> {
+        if !options.is_object() {
+            return Err(option_error(crate::core::OptionError {
+                option: "options",
+                message: "new Reactor() needs an options object".into(),
+            }));
+        }
+        let get = |key: &str| option_value(Reflect::get(&options, &key.into()).unwrap_or(JsValue::UNDEFINED));
+        let raw = RawOptions {
+            model_name: get("modelName"),
+            insecure_api_key: get("insecureApiKey"),
+            queueing: get("queueing"),
+            coordinator_url: get("coordinatorUrl"),
+            development: get("development"),
+            local: get("local"),
+        };
+        let options = Options::parse(raw).map_err(option_error)?;
+        Ok(Reactor { driver: Driver::new(options) })
+    }
+
+    /// Resolves at `ready`; rejects with a `ReactorError`.
+    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
+    pub fn connect(&self) -> Promise {
+        self.driver.connect()
+    }
+
+    /// Leaves the queue or the machine; safe in any state, any number of times.
+    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
+    pub fn disconnect(&self) -> Promise {
+        self.driver.disconnect();
+        Promise::resolve(&JsValue::UNDEFINED)
+    }
+
+    /// Sends any JSON-serializable value to the model.
+    #[wasm_bindgen(js_name = sendMessage, unchecked_return_type = "Promise<void>")]
+    pub fn send_message(&self, message: JsValue) -> Promise {
+        match self.driver.send_message(&message) {
+            Ok(()) => Promise::resolve(&JsValue::UNDEFINED),
+            Err(err) => Promise::reject(&err),
+        }
+    }
+
+    #[wasm_bindgen(skip_typescript)]
+    pub fn on(&self, event: &str, handler: Function) -> Result<(), JsValue> {
+        self.driver.listeners().add(event_name(event)?, handler);
+        Ok(())
+    }
+
+    #[wasm_bindgen(skip_typescript)]
+    pub fn off(&self, event: &str, handler: Function) -> Result<(), JsValue> {
+        self.driver.listeners().remove(event_name(event)?, &handler);
+        Ok(())
+    }
+
+    #[wasm_bindgen(js_name = getStatus, unchecked_return_type = "ReactorStatus")]
+    pub fn get_status(&self) -> String {
+        self.driver.status().as_str().into()
+    }
+
+    #[wasm_bindgen(js_name = getWaitingInfo, unchecked_return_type = "ReactorWaitingInfo | undefined")]
+    pub fn get_waiting_info(&self) -> JsValue {
+        self.driver.waiting_info().unwrap_or(JsValue::UNDEFINED)
+    }
+
+    #[wasm_bindgen(js_name = getLastError, unchecked_return_type = "ReactorError | undefined")]
+    pub fn get_last_error(&self) -> JsValue {
+        self.driver.last_error().unwrap_or(JsValue::UNDEFINED)
+    }
+
+    #[wasm_bindgen(js_name = getState, unchecked_return_type = "ReactorState")]
+    pub fn get_state(&self) -> JsValue {
+        let state = Object::new();
+        let _ = Reflect::set(&state, &"status".into(), &self.get_status().into());
+        if let Some(info) = self.driver.waiting_info() {
+            let _ = Reflect::set(&state, &"waitingInfo".into(), &info);
+        }
+        if let Some(err) = self.driver.last_error() {
+            let _ = Reflect::set(&state, &"lastError".into(), &err);
+        }
+        state.into()
+    }
+}
+
+fn option_value(value: JsValue) -> OptionValue {
+    if value.is_undefined() {
+        OptionValue::Missing
+    } else if let Some(s) = value.as_string() {
+        OptionValue::Str(s)
+    } else if let Some(b) = value.as_bool() {
+        OptionValue::Bool(b)
+    } else {
+        OptionValue::Other(if value.is_null() { "null".into() } else { value.js_typeof().as_string().unwrap_or_default() })
+    }
+}
+
+fn event_name(name: &str) -> Result<EventName, JsValue> {
+    EventName::parse(name).ok_or_else(|| {
+        let known: Vec<&str> = EventName::ALL.iter().map(|e| e.as_str()).collect();
+        js_sys::TypeError::new(&format!("unknown event \"{name}\"; Reactor emits {}", known.join(", "))).into()
+    })
+}

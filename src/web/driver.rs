@@ -1,0 +1,254 @@
+//! Runs the core: feeds it inputs one at a time, then carries out what it
+//! asks for. No borrow is held while JS code runs, so handlers may call
+//! back into the `Reactor` freely.
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::rc::{Rc, Weak};
+
+use js_sys::{Function, JsString, Object, Promise, Reflect};
+use reactor_protocol::runtime::{Envelope, Scope};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::spawn_local;
+
+use crate::core::{Action, Event, Input, Options, Outgoing, ReactorError, Session, Status, WaitingInfo};
+
+use super::connection::Connection;
+use super::errors::error_object;
+use super::json::to_json;
+use super::listeners::{call_all, EventName, Listeners};
+use super::peer::Peer;
+use super::sink::Sink;
+use super::socket::Socket;
+use super::{http, json};
+
+pub struct Driver {
+    me: Weak<Driver>,
+    core: RefCell<Session<JsValue>>,
+    connection: RefCell<Option<Connection>>,
+    listeners: RefCell<Listeners>,
+    /// `resolve` and `reject` of the pending `connect()`.
+    pending_connect: RefCell<Option<(Function, Function)>>,
+    /// The JS object of the last error, so `getLastError()` returns the
+    /// very object the `error` event carried.
+    last_error: RefCell<Option<(ReactorError, JsValue)>>,
+    inbox: RefCell<VecDeque<(u32, Input<JsValue>)>>,
+    busy: Cell<bool>,
+}
+
+fn now() -> f64 {
+    js_sys::Date::now()
+}
+
+impl Driver {
+    pub fn new(options: Options) -> Rc<Driver> {
+        Rc::new_cyclic(|me| Driver {
+            me: me.clone(),
+            core: RefCell::new(Session::new(options)),
+            connection: RefCell::new(None),
+            listeners: RefCell::default(),
+            pending_connect: RefCell::new(None),
+            last_error: RefCell::new(None),
+            inbox: RefCell::default(),
+            busy: Cell::new(false),
+        })
+    }
+
+    pub fn connect(&self) -> Promise {
+        let started = self.core.borrow_mut().connect(now());
+        if let Err(err) = started {
+            return Promise::reject(&error_object(&err));
+        }
+        let generation = self.core.borrow().generation();
+        let sink = Sink { driver: self.me.clone(), generation };
+        // Replacing an old connection drops it: nothing of it survives.
+        drop(self.connection.replace(Some(Connection::new(sink))));
+        let promise = Promise::new(&mut |resolve, reject| {
+            *self.pending_connect.borrow_mut() = Some((resolve, reject));
+        });
+        self.run_actions();
+        promise
+    }
+
+    pub fn disconnect(&self) {
+        self.core.borrow_mut().disconnect(now());
+        self.run_actions();
+    }
+
+    pub fn send_message(&self, message: &JsValue) -> Result<(), JsValue> {
+        let sent = match json::envelope_of(message) {
+            Ok((text, bytes)) => self.core.borrow_mut().send_message(now(), text.into(), bytes),
+            Err(why) => Err(self.core.borrow_mut().invalid_message(now(), why)),
+        };
+        self.run_actions();
+        sent.map_err(|err| self.error_js(&err))
+    }
+
+    pub fn listeners(&self) -> std::cell::RefMut<'_, Listeners> {
+        self.listeners.borrow_mut()
+    }
+
+    pub fn status(&self) -> Status {
+        self.core.borrow().status()
+    }
+
+    pub fn waiting_info(&self) -> Option<JsValue> {
+        self.core.borrow().waiting_info().map(waiting_object)
+    }
+
+    pub fn last_error(&self) -> Option<JsValue> {
+        let core = self.core.borrow();
+        let latest = core.last_error()?;
+        Some(self.error_js(latest))
+    }
+
+    /// Called by callbacks, through their [`Sink`].
+    pub fn feed(&self, generation: u32, input: Input<JsValue>) {
+        self.inbox.borrow_mut().push_back((generation, input));
+        if self.busy.replace(true) {
+            return; // the outer feed picks it up, in order
+        }
+        loop {
+            let next = self.inbox.borrow_mut().pop_front();
+            let Some((generation, input)) = next else { break };
+            self.core.borrow_mut().handle(now(), generation, input);
+            self.run_actions();
+        }
+        self.busy.set(false);
+    }
+
+    fn run_actions(&self) {
+        loop {
+            let action = self.core.borrow_mut().poll_action();
+            match action {
+                Some(action) => self.perform(action),
+                None => break,
+            }
+        }
+    }
+
+    fn perform(&self, action: Action<JsValue>) {
+        match action {
+            Action::Emit(event) => self.emit(event),
+            Action::ConnectSettled(result) => self.settle(result),
+            Action::Teardown => {
+                let connection = self.connection.borrow_mut().take();
+                drop(connection);
+            }
+            action => self.with_connection(action),
+        }
+    }
+
+    /// Actions that act on the current connection's resources.
+    fn with_connection(&self, action: Action<JsValue>) {
+        let mut slot = self.connection.borrow_mut();
+        let Some(conn) = slot.as_mut() else { return };
+        let sink = conn.sink.clone();
+        let failure = match action {
+            Action::Http(request) => {
+                let sink = sink.clone();
+                spawn_local(async move {
+                    let purpose = request.purpose;
+                    let result = http::send(request).await;
+                    sink.push(Input::Http { purpose, result });
+                });
+                None
+            }
+            Action::OpenSocket { url } => match Socket::open(&url, sink.clone()) {
+                Ok(socket) => {
+                    conn.socket = Some(socket);
+                    None
+                }
+                Err(why) => Some(Input::SocketClosed { code: 1006, reason: why }),
+            },
+            Action::SendFrame(frame) => {
+                if let Some(socket) = &conn.socket {
+                    socket.send(&frame);
+                }
+                None
+            }
+            Action::SetTimer { timer, ms } => {
+                conn.set_timer(timer, ms);
+                None
+            }
+            Action::CancelTimer(timer) => {
+                conn.cancel_timer(timer);
+                None
+            }
+            Action::CreatePeer(plan) => match Peer::create(&plan, sink.clone()) {
+                Ok(peer) => {
+                    conn.peer = Some(peer);
+                    None
+                }
+                Err(e) => Some(Input::PeerFailed(format!("the browser refused the peer connection: {}", json::describe(&e)))),
+            },
+            Action::SetRemoteAnswer(sdp) => {
+                if let Some(peer) = &conn.peer {
+                    peer.set_answer(sdp, sink.clone());
+                }
+                None
+            }
+            Action::Send { channel, message } => {
+                let text: JsString = match message {
+                    Outgoing::Application(text) => text.unchecked_into(),
+                    Outgoing::Runtime(message) => to_json(&Envelope { scope: Scope::Runtime, data: message }),
+                    Outgoing::Control(message) => to_json(&message),
+                };
+                let sent = conn.peer.as_ref().map(|peer| peer.send(channel, &text));
+                if let Some(Err(e)) = sent {
+                    web_sys::console::warn_2(&"Reactor: a data channel refused a message".into(), &e);
+                }
+                None
+            }
+            Action::Emit(_) | Action::ConnectSettled(_) | Action::Teardown => None,
+        };
+        drop(slot);
+        if let Some(input) = failure {
+            sink.push(input);
+        }
+    }
+
+    fn emit(&self, event: Event<JsValue>) {
+        let (name, payload) = match event {
+            Event::StatusChanged(status) => (EventName::StatusChanged, JsValue::from_str(status.as_str())),
+            Event::WaitingInfoChanged(info) => (EventName::WaitingInfoChanged, waiting_object(info)),
+            Event::NewMessage(message) => (EventName::NewMessage, message),
+            Event::StreamChanged(track) => (EventName::StreamChanged, track.unwrap_or(JsValue::NULL)),
+            Event::Error(err) => (EventName::Error, self.error_js(&err)),
+        };
+        let handlers = self.listeners.borrow().of(name);
+        call_all(handlers, &payload);
+    }
+
+    fn settle(&self, result: Result<(), ReactorError>) {
+        let Some((resolve, reject)) = self.pending_connect.borrow_mut().take() else { return };
+        let _ = match result {
+            Ok(()) => resolve.call0(&JsValue::UNDEFINED),
+            Err(err) => reject.call1(&JsValue::UNDEFINED, &self.error_js(&err)),
+        };
+    }
+
+    /// The JS object for `err`: the cached one when it is the last error.
+    fn error_js(&self, err: &ReactorError) -> JsValue {
+        let mut cache = self.last_error.borrow_mut();
+        if let Some((cached, js)) = cache.as_ref() {
+            if cached == err {
+                return js.clone();
+            }
+        }
+        let js = error_object(err);
+        *cache = Some((err.clone(), js.clone()));
+        js
+    }
+}
+
+fn waiting_object(info: WaitingInfo) -> JsValue {
+    let object = Object::new();
+    if let Some(position) = info.position {
+        let _ = Reflect::set(&object, &"position".into(), &position.into());
+    }
+    if let Some(seconds) = info.estimated_wait {
+        let _ = Reflect::set(&object, &"estimatedWait".into(), &seconds.into());
+    }
+    object.into()
+}

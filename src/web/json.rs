@@ -1,0 +1,58 @@
+//! JSON through the browser's own `JSON`: fast, and no serde_json in the wasm.
+
+use js_sys::{JsString, JSON};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen(inline_js = r#"
+export function strict_envelope(scope, data) {
+  if (data === undefined) throw new TypeError("the message is undefined");
+  return JSON.stringify({ scope, data }, (key, value) => {
+    const t = typeof value;
+    if (t === "function" || t === "symbol") {
+      throw new TypeError(`the message holds a ${t}${key ? ` at key "${key}"` : ""}`);
+    }
+    return value;
+  });
+}
+export function utf8_length(text) {
+  return new TextEncoder().encode(text).length;
+}
+"#)]
+extern "C" {
+    /// `{scope, data}` as JSON text. Throws a `TypeError` (or JSON's own
+    /// error for cycles and BigInt) on anything JSON would drop or refuse.
+    #[wasm_bindgen(catch)]
+    fn strict_envelope(scope: &str, data: &JsValue) -> Result<JsString, JsValue>;
+    fn utf8_length(text: &JsString) -> usize;
+}
+
+/// The `application` envelope of `message`, and its UTF-8 size; `Err` holds
+/// why it is not JSON.
+pub fn envelope_of(message: &JsValue) -> Result<(JsString, usize), String> {
+    let text = strict_envelope("application", message).map_err(|e| describe(&e))?;
+    let bytes = utf8_length(&text);
+    Ok((text, bytes))
+}
+
+pub fn to_json<T: Serialize>(value: &T) -> JsString {
+    let js = serde_wasm_bindgen::to_value(value).unwrap_or(JsValue::NULL);
+    JSON::stringify(&js).unwrap_or_else(|_| JsString::from("null"))
+}
+
+pub fn parse(text: &str) -> Option<JsValue> {
+    JSON::parse(text).ok()
+}
+
+pub fn from_text<T: DeserializeOwned>(text: &str) -> Option<T> {
+    parse(text).and_then(|v| serde_wasm_bindgen::from_value(v).ok())
+}
+
+/// A thrown JS value as text, for error messages.
+pub fn describe(error: &JsValue) -> String {
+    if let Some(e) = error.dyn_ref::<js_sys::Error>() {
+        return String::from(e.message());
+    }
+    error.as_string().unwrap_or_else(|| format!("{error:?}"))
+}

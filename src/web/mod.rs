@@ -1,0 +1,16 @@
+//! The browser shell: turns browser callbacks into core inputs and carries
+//! out core actions. No decisions live here; see `crate::core`.
+
+mod connection;
+mod driver;
+mod errors;
+mod http;
+mod json;
+mod listeners;
+mod peer;
+mod sink;
+mod socket;
+
+pub use driver::Driver;
+pub use errors::option_error;
+pub use listeners::EventName;
