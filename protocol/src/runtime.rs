@@ -99,6 +99,12 @@ pub struct SessionDescriptor {
     pub capabilities: Capabilities,
 }
 
+/// Body of a runtime's non-2xx answer (FastAPI's shape: `{"detail": ...}`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RuntimeProblem {
+    pub detail: String,
+}
+
 /// `GET /health`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Health {
@@ -140,6 +146,16 @@ pub struct TrackMapping {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ConnectionId {
     pub connection_id: String,
+}
+
+/// 201 answer to `POST .../connections`. The SDK needs only the id; the
+/// runtime also sends a `track_map`, which our machines fill with the
+/// model's declared tracks.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NewConnection {
+    pub connection_id: String,
+    #[serde(default)]
+    pub track_map: Vec<TrackInfo>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -195,6 +211,18 @@ pub enum Scope {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Envelope<T> {
     pub scope: Scope,
+    pub data: T,
+}
+
+/// The `{"type": ..., "data": ...}` shape inside an [`Envelope`]: used by
+/// our simulated models for application messages, and for runtime messages
+/// that carry a body (`modelSchema`, `mediaStats`), whose tag
+/// [`RuntimeMessage`] reads while ignoring the body.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TypedMessage<T> {
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default)]
     pub data: T,
 }
 
@@ -314,6 +342,45 @@ mod tests {
         )
         .unwrap();
         assert!(matches!(response, ControlMessage::Response { error: None, .. }));
+    }
+
+    #[test]
+    fn typed_messages_and_new_connections_round_trip() {
+        let msg = Envelope {
+            scope: Scope::Application,
+            data: TypedMessage { kind: "brightness_set".into(), data: json!({"brightness":0.25}) },
+        };
+        let value = serde_json::to_value(&msg).unwrap();
+        assert_eq!(value, json!({"scope":"application","data":{"type":"brightness_set","data":{"brightness":0.25}}}));
+        assert_eq!(serde_json::from_value::<Envelope<TypedMessage<serde_json::Value>>>(value).unwrap(), msg);
+        let bare: TypedMessage<serde_json::Value> = serde_json::from_value(json!({"type":"ping"})).unwrap();
+        assert_eq!(bare.data, serde_json::Value::Null);
+        let stats = Envelope {
+            scope: Scope::Runtime,
+            data: TypedMessage { kind: "mediaStats".into(), data: json!({"fps":30}) },
+        };
+        let read: Envelope<RuntimeMessage> = serde_json::from_value(serde_json::to_value(&stats).unwrap()).unwrap();
+        assert_eq!(read.data, RuntimeMessage::MediaStats);
+
+        let created = NewConnection {
+            connection_id: "c1".into(),
+            track_map: alloc::vec![TrackInfo {
+                name: "main_video".into(),
+                kind: TrackKind::Video,
+                direction: TrackDirection::Recvonly,
+            }],
+        };
+        let value = serde_json::to_value(&created).unwrap();
+        assert_eq!(
+            value,
+            json!({"connection_id":"c1","track_map":[{"name":"main_video","kind":"video","direction":"recvonly"}]})
+        );
+        assert_eq!(serde_json::from_value::<NewConnection>(value.clone()).unwrap(), created);
+        let id: ConnectionId = serde_json::from_value(value).unwrap();
+        assert_eq!(id.connection_id, "c1");
+
+        let problem = RuntimeProblem { detail: "no session".into() };
+        assert_eq!(serde_json::to_value(&problem).unwrap(), json!({"detail":"no session"}));
     }
 
     #[test]

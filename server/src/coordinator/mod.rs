@@ -1,0 +1,322 @@
+//! The coordinator: API keys and tokens, one FIFO queue per model over a
+//! pool of machines (each just a URL speaking the runtime local API), the
+//! client WebSockets and the signaling proxy.
+
+mod machines;
+mod proxy;
+pub mod queue;
+pub mod tokens;
+mod ws;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get, post};
+use axum::{Json, Router};
+use reactor_protocol::coordinator::{ErrorBody, IceServer, ServerFrame, TokenResponse, API_KEY_HEADER};
+use reactor_protocol::runtime::Capabilities;
+use reactor_protocol::ErrorCode;
+use tokio::sync::{mpsc, watch, Notify};
+
+use crate::config::Config;
+use queue::{ClientId, Event, Join, MachineId, Scheduler};
+use tokens::Tokens;
+
+/// What the coordinator tells one client's WebSocket task.
+#[derive(Debug)]
+pub(crate) enum ToClient {
+    Frame(ServerFrame),
+    /// Send this error frame, then close.
+    Fatal(ErrorBody),
+}
+
+/// What a machine's own task must do, in order.
+#[derive(Debug)]
+pub(crate) enum MachineOp {
+    Start { client: ClientId },
+    Reset,
+}
+
+struct MachineEntry {
+    url: String,
+    ops: mpsc::UnboundedSender<MachineOp>,
+}
+
+struct ClientEntry {
+    key: String,
+    token: String,
+    model: String,
+    tx: mpsc::UnboundedSender<ToClient>,
+}
+
+/// An assigned session, as the proxy needs it.
+struct Session {
+    client: ClientId,
+    machine: MachineId,
+    token: String,
+}
+
+struct Inner {
+    tokens: Tokens,
+    scheduler: Scheduler,
+    machines: Vec<MachineEntry>,
+    clients: HashMap<ClientId, ClientEntry>,
+    sessions: HashMap<String, Session>,
+    per_key: HashMap<String, usize>,
+    next_client: ClientId,
+}
+
+pub(crate) struct Shared {
+    pub config: Config,
+    inner: Mutex<Inner>,
+    pub http: reqwest::Client,
+    pub shutdown: watch::Receiver<bool>,
+    live_sockets: AtomicUsize,
+    sockets_gone: Notify,
+}
+
+/// A registered machine, as given to [`build`].
+pub struct MachineSpec {
+    pub model: String,
+    pub url: String,
+}
+
+/// Builds the coordinator's state and router, and spawns one task per
+/// machine (health checks, start and reset calls).
+pub(crate) fn build(config: Config, machines: Vec<MachineSpec>, shutdown: watch::Receiver<bool>) -> (Arc<Shared>, Router<()>) {
+    let mut scheduler = Scheduler::new();
+    let mut receivers = Vec::new();
+    let mut entries = Vec::new();
+    for spec in &machines {
+        let id = scheduler.add_machine(&spec.model);
+        let (tx, rx) = mpsc::unbounded_channel();
+        entries.push(MachineEntry { url: spec.url.clone(), ops: tx });
+        receivers.push((id, spec.url.clone(), rx));
+    }
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .connect_timeout(std::time::Duration::from_secs(2))
+        .build()
+        .expect("an HTTP client");
+    let shared = Arc::new(Shared {
+        inner: Mutex::new(Inner {
+            tokens: Tokens::new(config.effective_api_keys(), config.token_ttl),
+            scheduler,
+            machines: entries,
+            clients: HashMap::new(),
+            sessions: HashMap::new(),
+            per_key: HashMap::new(),
+            next_client: 1,
+        }),
+        config,
+        http,
+        shutdown,
+        live_sockets: AtomicUsize::new(0),
+        sockets_gone: Notify::new(),
+    });
+    for (id, url, rx) in receivers {
+        tokio::spawn(machines::run(shared.clone(), id, url, rx));
+    }
+    let router = Router::new()
+        .route(reactor_protocol::coordinator::TOKENS_PATH, post(issue_token))
+        .route(reactor_protocol::coordinator::WS_PATH, get(ws::upgrade))
+        .route("/sessions/{session_id}/transport/webrtc/{*rest}", any(proxy::forward))
+        .with_state(shared.clone());
+    (shared, router)
+}
+
+async fn issue_token(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    let key = headers.get(API_KEY_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let mut inner = shared.lock();
+    match inner.tokens.issue(key, Instant::now()) {
+        Some(token) => {
+            let expires_in = inner.tokens.ttl().as_secs();
+            Json(TokenResponse { token, expires_in }).into_response()
+        }
+        None => error_response(StatusCode::UNAUTHORIZED, ErrorCode::AuthenticationFailed, "invalid API key"),
+    }
+}
+
+pub(crate) fn error_body(code: ErrorCode, message: impl Into<String>) -> ErrorBody {
+    ErrorBody { code, message: message.into(), retry_after: None }
+}
+
+pub(crate) fn error_response(status: StatusCode, code: ErrorCode, message: &str) -> Response {
+    (status, Json(error_body(code, message))).into_response()
+}
+
+/// A client admitted by [`Shared::join`].
+pub(crate) struct Admitted {
+    pub client: ClientId,
+    pub rx: mpsc::UnboundedReceiver<ToClient>,
+    /// `Queued` when the client waits; `None` when a machine is being started.
+    pub first: Option<ServerFrame>,
+}
+
+impl Shared {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        // A panic elsewhere must not take the whole coordinator down with it.
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Checks a hello and puts the client in line (or on a machine).
+    pub fn join(&self, token: &str, model: &str, queueing: bool) -> Result<Admitted, ErrorBody> {
+        let now = Instant::now();
+        let mut guard = self.lock();
+        let inner = &mut *guard;
+        let Some(key) = inner.tokens.check(token, now).map(str::to_string) else {
+            return Err(error_body(ErrorCode::AuthenticationFailed, "invalid or expired token"));
+        };
+        if !inner.scheduler.has_model(model) {
+            return Err(error_body(ErrorCode::UnknownModel, format!("no model named `{model}` is served here")));
+        }
+        if let Some(limit) = self.config.max_sessions_per_key {
+            if inner.per_key.get(&key).copied().unwrap_or(0) >= limit {
+                return Err(error_body(
+                    ErrorCode::SessionLimitReached,
+                    format!("this API key already holds {limit} session(s) or queue place(s)"),
+                ));
+            }
+        }
+        let client = inner.next_client;
+        inner.next_client += 1;
+        let (tx, rx) = mpsc::unbounded_channel();
+        let mut events = Vec::new();
+        let first = match inner.scheduler.join(client, model, queueing, now, &mut events) {
+            Join::UnknownModel => unreachable!("checked above"),
+            Join::NoCapacity { retry_after } => {
+                return Err(ErrorBody {
+                    code: ErrorCode::NoCapacity,
+                    message: format!("every `{model}` machine is busy and queueing is off"),
+                    retry_after: Some(retry_after.ceil()),
+                });
+            }
+            Join::Assigned => None,
+            Join::Queued { position, estimated_wait } => Some(ServerFrame::Queued { position, estimated_wait }),
+        };
+        inner
+            .clients
+            .insert(client, ClientEntry { key: key.clone(), token: token.to_string(), model: model.to_string(), tx });
+        *inner.per_key.entry(key).or_default() += 1;
+        apply(inner, events);
+        Ok(Admitted { client, rx, first })
+    }
+
+    /// The client's socket is gone or it said `leave`: idempotent.
+    pub fn leave(&self, client: ClientId) {
+        let mut guard = self.lock();
+        let inner = &mut *guard;
+        let Some(entry) = inner.clients.remove(&client) else { return };
+        if let Some(count) = inner.per_key.get_mut(&entry.key) {
+            *count -= 1;
+            if *count == 0 {
+                inner.per_key.remove(&entry.key);
+            }
+        }
+        inner.sessions.retain(|_, s| s.client != client);
+        let mut events = Vec::new();
+        inner.scheduler.leave(client, Instant::now(), &mut events);
+        tracing::debug!(client, model = entry.model, "client left");
+        apply(inner, events);
+    }
+
+    /// Where the proxy sends a session's signaling, if the token owns it.
+    pub fn route(&self, session_id: &str) -> Option<(String, String)> {
+        let inner = self.lock();
+        let session = inner.sessions.get(session_id)?;
+        Some((session.token.clone(), inner.machines[session.machine].url.clone()))
+    }
+
+    /// Called by a machine task once `start_session` answered.
+    fn started(&self, machine: MachineId, client: ClientId, capabilities: Capabilities, ice_servers: Vec<IceServer>) {
+        let mut guard = self.lock();
+        let inner = &mut *guard;
+        if inner.scheduler.machine_of(client) != Some(machine) {
+            // The client left while the machine started; a reset is queued.
+            return;
+        }
+        let Some(entry) = inner.clients.get(&client) else { return };
+        let session_id = tokens::random_hex(12);
+        let model = inner.scheduler.machine_model(machine).to_string();
+        tracing::info!(client, machine, model, session_id, "session assigned");
+        let frame = ServerFrame::Assigned {
+            session_id: session_id.clone(),
+            model: reactor_protocol::coordinator::ModelInfo { name: model },
+            capabilities,
+            ice_servers,
+        };
+        let _ = entry.tx.send(ToClient::Frame(frame));
+        let token = entry.token.clone();
+        inner.sessions.insert(session_id, Session { client, machine, token });
+    }
+
+    fn with_scheduler(&self, f: impl FnOnce(&mut Scheduler, &mut Vec<Event>)) {
+        let mut guard = self.lock();
+        let inner = &mut *guard;
+        let mut events = Vec::new();
+        f(&mut inner.scheduler, &mut events);
+        apply(inner, events);
+    }
+
+    fn socket_opened(&self) {
+        self.live_sockets.fetch_add(1, Ordering::SeqCst);
+    }
+
+    fn socket_closed(&self) {
+        if self.live_sockets.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.sockets_gone.notify_waiters();
+        }
+    }
+
+    /// Waits until every client socket has been told and closed.
+    pub async fn sockets_closed(&self) {
+        loop {
+            let notified = self.sockets_gone.notified();
+            if self.live_sockets.load(Ordering::SeqCst) == 0 {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+/// Performs the scheduler's events; cheap and non-blocking, so it runs
+/// under the lock and keeps their order.
+fn apply(inner: &mut Inner, events: Vec<Event>) {
+    for event in events {
+        match event {
+            Event::Assign { client, machine } => {
+                let _ = inner.machines[machine].ops.send(MachineOp::Start { client });
+            }
+            Event::Reset { machine } => {
+                let _ = inner.machines[machine].ops.send(MachineOp::Reset);
+            }
+            Event::Position { client, position, estimated_wait } => {
+                if let Some(entry) = inner.clients.get(&client) {
+                    let _ = entry.tx.send(ToClient::Frame(ServerFrame::Queued { position, estimated_wait }));
+                }
+            }
+            Event::Lost { client, machine } => {
+                tracing::warn!(client, machine, "machine lost mid-session");
+                inner.sessions.retain(|_, s| s.client != client);
+                if let Some(entry) = inner.clients.get(&client) {
+                    let _ = entry.tx.send(ToClient::Fatal(error_body(
+                        ErrorCode::GpuConnectionError,
+                        "the machine serving this session stopped answering",
+                    )));
+                }
+            }
+        }
+    }
+}
+
+/// Resolves once shutdown has begun (at once if it already has).
+pub(crate) async fn stopping(rx: &mut watch::Receiver<bool>) {
+    // The borrow guard wait_for returns is not Send: drop it here.
+    let _ = rx.wait_for(|stop| *stop).await.is_ok();
+}

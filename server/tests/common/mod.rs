@@ -1,0 +1,260 @@
+//! Helpers for the integration tests: a WebSocket client that speaks the
+//! coordinator protocol, and a test double of a runtime machine.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use futures_util::{SinkExt, StreamExt};
+use reactor_protocol::coordinator::{ClientFrame, ServerFrame, TokenResponse, API_KEY_HEADER};
+use reactor_protocol::runtime::{
+    Capabilities, ConnectionId, Health, IceServersResponse, NewConnection, SelectedTransport, SessionDescriptor,
+    SessionModel, TrackDirection, TrackInfo, TrackKind,
+};
+use reactor_server::{Config, ServerHandle};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// Generous bound for anything that should happen "now".
+pub const SOON: Duration = Duration::from_secs(10);
+
+pub fn init_logs() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_test_writer()
+        .try_init();
+}
+
+pub async fn start(config: Config) -> ServerHandle {
+    init_logs();
+    reactor_server::start(config).await.expect("server starts")
+}
+
+pub fn http() -> reqwest::Client {
+    reqwest::Client::builder().no_proxy().build().unwrap()
+}
+
+pub async fn token(server: &ServerHandle) -> String {
+    token_for(server, &server.api_keys[0]).await
+}
+
+pub async fn token_for(server: &ServerHandle, key: &str) -> String {
+    let response = http()
+        .post(format!("{}/tokens", server.url()))
+        .header(API_KEY_HEADER, key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    response.json::<TokenResponse>().await.unwrap().token
+}
+
+pub struct Client {
+    pub ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+impl Client {
+    pub async fn connect(server: &ServerHandle) -> Client {
+        let (ws, _) = tokio_tungstenite::connect_async(server.ws_url()).await.expect("ws connects");
+        Client { ws }
+    }
+
+    /// Connects and says hello.
+    pub async fn hello(server: &ServerHandle, token: &str, model: &str, queueing: bool) -> Client {
+        let mut client = Client::connect(server).await;
+        client.send(&ClientFrame::Hello { token: token.into(), model: model.into(), queueing }).await;
+        client
+    }
+
+    pub async fn send(&mut self, frame: &ClientFrame) {
+        let text = serde_json::to_string(frame).unwrap();
+        self.ws.send(Message::Text(text.into())).await.unwrap();
+    }
+
+    /// The next coordinator frame; panics on timeout or close.
+    pub async fn frame(&mut self) -> ServerFrame {
+        self.try_frame(SOON).await.expect("a frame before the timeout")
+    }
+
+    pub async fn try_frame(&mut self, wait: Duration) -> Option<ServerFrame> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let next = tokio::time::timeout_at(deadline, self.ws.next()).await.ok()??;
+            match next.ok()? {
+                Message::Text(text) => return Some(serde_json::from_str(&text).expect("a ServerFrame")),
+                Message::Close(_) => return None,
+                _ => continue,
+            }
+        }
+    }
+
+    pub async fn expect_queued(&mut self, expected: u32) {
+        match self.frame().await {
+            ServerFrame::Queued { position, .. } => assert_eq!(position, expected),
+            other => panic!("expected queued {expected}, got {other:?}"),
+        }
+    }
+
+    /// Waits for `assigned`; returns the session id.
+    pub async fn expect_assigned(&mut self) -> String {
+        match self.frame().await {
+            ServerFrame::Assigned { session_id, .. } => session_id,
+            other => panic!("expected assigned, got {other:?}"),
+        }
+    }
+
+    pub async fn expect_error(&mut self) -> reactor_protocol::coordinator::ErrorBody {
+        match self.frame().await {
+            ServerFrame::Error(body) => body,
+            other => panic!("expected an error frame, got {other:?}"),
+        }
+    }
+
+    /// The server closes the socket (after any frames, which are returned).
+    pub async fn expect_closed(&mut self) -> Vec<ServerFrame> {
+        let mut frames = Vec::new();
+        let deadline = tokio::time::Instant::now() + SOON;
+        loop {
+            match tokio::time::timeout_at(deadline, self.ws.next()).await {
+                Err(_) => panic!("socket still open; got {frames:?}"),
+                Ok(None) | Ok(Some(Err(_))) | Ok(Some(Ok(Message::Close(_)))) => return frames,
+                Ok(Some(Ok(Message::Text(text)))) => frames.push(serde_json::from_str(&text).unwrap()),
+                Ok(Some(Ok(_))) => {}
+            }
+        }
+    }
+
+    /// Sends `leave` and waits for the close.
+    pub async fn leave(mut self) {
+        self.send(&ClientFrame::Leave).await;
+        self.expect_closed().await;
+    }
+}
+
+/// What the runtime double was asked.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Call {
+    Start,
+    Stop,
+    /// method and path under `/sessions/local/transport/webrtc`, and the body.
+    Webrtc(String, String, String),
+}
+
+/// A test double that speaks the runtime local API over HTTP and reports
+/// every call; its health can be switched off to play a dying machine.
+pub struct FakeRuntime {
+    pub url: String,
+    pub addr: SocketAddr,
+    pub calls: mpsc::UnboundedReceiver<Call>,
+    pub healthy: Arc<AtomicBool>,
+}
+
+impl FakeRuntime {
+    pub async fn start(model: &str) -> FakeRuntime {
+        let (tx, calls) = mpsc::unbounded_channel();
+        let healthy = Arc::new(AtomicBool::new(true));
+        let model = model.to_string();
+        let descriptor = SessionDescriptor {
+            session_id: "local".into(),
+            state: "running".into(),
+            model: SessionModel { name: model.clone() },
+            selected_transport: SelectedTransport { protocol: "webrtc".into(), version: "1.0".into() },
+            capabilities: Capabilities {
+                protocol_version: "1.0".into(),
+                tracks: vec![TrackInfo { name: "main_video".into(), kind: TrackKind::Video, direction: TrackDirection::Recvonly }],
+                commands: vec![],
+                emission_fps: Some(30.0),
+            },
+        };
+        let (t1, t2, t3, t4) = (tx.clone(), tx.clone(), tx.clone(), tx.clone());
+        let h = healthy.clone();
+        let health_model = model.clone();
+        let app = Router::new()
+            .route(
+                "/start_session",
+                post(move || {
+                    let _ = t1.send(Call::Start);
+                    let d = descriptor.clone();
+                    async move { Json(d) }
+                }),
+            )
+            .route(
+                "/stop_session",
+                post(move || {
+                    let _ = t2.send(Call::Stop);
+                    async { Json(()) }
+                }),
+            )
+            .route(
+                "/health",
+                get(move || {
+                    let ok = h.load(Ordering::SeqCst);
+                    let model = health_model.clone();
+                    async move {
+                        if ok {
+                            Json(Health { status: "ok".into(), model, state: "running".into() }).into_response()
+                        } else {
+                            StatusCode::SERVICE_UNAVAILABLE.into_response()
+                        }
+                    }
+                }),
+            )
+            .route(
+                "/sessions/local/transport/webrtc/ice_servers",
+                get(|| async { Json(IceServersResponse { ice_servers: vec![] }) }),
+            )
+            .route(
+                "/sessions/local/transport/webrtc/connections",
+                post(move |body: String| {
+                    let _ = t3.send(Call::Webrtc("POST".into(), "connections".into(), body));
+                    async {
+                        (StatusCode::CREATED, Json(NewConnection { connection_id: "c1".into(), track_map: vec![] }))
+                    }
+                }),
+            )
+            .route(
+                "/sessions/local/transport/webrtc/connections/{id}/sdp_params",
+                get(move || {
+                    let _ = t4.send(Call::Webrtc("GET".into(), "sdp_params".into(), String::new()));
+                    async { (StatusCode::ACCEPTED, Json(ConnectionId { connection_id: "c1".into() })) }
+                }),
+            );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        FakeRuntime { url: format!("http://{addr}"), addr, calls, healthy }
+    }
+
+    pub async fn next_call(&mut self) -> Call {
+        tokio::time::timeout(SOON, self.calls.recv()).await.expect("a call in time").expect("double alive")
+    }
+
+    /// Waits for a call of this kind, skipping others.
+    pub async fn expect(&mut self, wanted: &Call) {
+        loop {
+            if &self.next_call().await == wanted {
+                return;
+            }
+        }
+    }
+}
+
+/// Test config with one machine per (model, url) double and no simulated ones.
+pub fn config_with(doubles: &[(&str, &FakeRuntime)]) -> Config {
+    Config {
+        machines: vec![],
+        machine_urls: doubles.iter().map(|(m, d)| (m.to_string(), d.url.clone())).collect(),
+        ..Config::for_tests()
+    }
+}
