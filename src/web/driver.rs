@@ -18,7 +18,7 @@ use super::errors::error_object;
 use super::json::to_json;
 use super::listeners::{call_all, EventName, Listeners};
 use super::peer::Peer;
-use super::sink::Sink;
+use super::sink::{Feed, Sink};
 use super::socket::Socket;
 use super::{http, json};
 
@@ -60,7 +60,8 @@ impl Driver {
             return Promise::reject(&error_object(&err));
         }
         let generation = self.core.borrow().generation();
-        let sink = Sink { driver: self.me.clone(), generation };
+        let me: Weak<dyn Feed> = self.me.clone();
+        let sink = Sink::new(me, generation);
         // Replacing an old connection drops it: nothing of it survives.
         drop(self.connection.replace(Some(Connection::new(sink))));
         let promise = Promise::new(&mut |resolve, reject| {
@@ -100,21 +101,6 @@ impl Driver {
         let core = self.core.borrow();
         let latest = core.last_error()?;
         Some(self.error_js(latest))
-    }
-
-    /// Called by callbacks, through their [`Sink`].
-    pub fn feed(&self, generation: u32, input: Input<JsValue>) {
-        self.inbox.borrow_mut().push_back((generation, input));
-        if self.busy.replace(true) {
-            return; // the outer feed picks it up, in order
-        }
-        loop {
-            let next = self.inbox.borrow_mut().pop_front();
-            let Some((generation, input)) = next else { break };
-            self.core.borrow_mut().handle(now(), generation, input);
-            self.run_actions();
-        }
-        self.busy.set(false);
     }
 
     fn run_actions(&self) {
@@ -239,6 +225,23 @@ impl Driver {
         let js = error_object(err);
         *cache = Some((err.clone(), js.clone()));
         js
+    }
+}
+
+impl Feed for Driver {
+    /// Called by callbacks, through their [`Sink`].
+    fn feed(&self, generation: u32, input: Input<JsValue>) {
+        self.inbox.borrow_mut().push_back((generation, input));
+        if self.busy.replace(true) {
+            return; // the outer feed picks it up, in order
+        }
+        loop {
+            let next = self.inbox.borrow_mut().pop_front();
+            let Some((generation, input)) = next else { break };
+            self.core.borrow_mut().handle(now(), generation, input);
+            self.run_actions();
+        }
+        self.busy.set(false);
     }
 }
 

@@ -14,3 +14,6 @@ mod socket;
 pub use driver::Driver;
 pub use errors::option_error;
 pub use listeners::EventName;
+
+#[cfg(test)]
+mod tests;
