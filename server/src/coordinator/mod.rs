@@ -192,7 +192,7 @@ impl Shared {
             Join::NoCapacity { retry_after } => {
                 return Err(ErrorBody {
                     code: ErrorCode::NoCapacity,
-                    message: format!("every `{model}` machine is busy and queueing is off"),
+                    message: format!("every {model} machine is busy and queueing is off"),
                     retry_after: Some(retry_after.ceil()),
                 });
             }
