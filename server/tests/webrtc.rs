@@ -13,7 +13,11 @@ use reactor_protocol::runtime::{
     ControlMessage, ControlMethod, Envelope, NewConnection, Scope, SdpAnswer, SdpOffer, TrackDirection, TrackEvent,
     TrackKind, TrackMapping, TrackRef, TypedMessage,
 };
+use reactor_server::video::codec::{Decoder, Encoder};
+use reactor_server::video::Frame;
 use reactor_server::{Config, ModelKind};
+use str0m::format::Codec;
+use str0m::media::MediaTime;
 use serde_json::{json, Value};
 use str0m::channel::ChannelId;
 use str0m::media::{Direction, MediaKind, Mid};
@@ -26,12 +30,15 @@ struct Seen {
     data: Vec<Value>,
     control: Vec<ControlMessage>,
     frames: HashMap<Mid, usize>,
+    /// Mean luma of each decoded output picture, when decoding is on.
+    lumas: Vec<f64>,
 }
 
 struct Peer {
     rtc: Rtc,
     socket: UdpSocket,
     channels: HashMap<ChannelId, String>,
+    decoder: Option<Decoder>,
 }
 
 impl Peer {
@@ -64,7 +71,14 @@ impl Peer {
                                 seen.control.push(serde_json::from_str(&text).unwrap());
                             }
                         }
-                        Event::MediaData(m) => *seen.frames.entry(m.mid).or_default() += 1,
+                        Event::MediaData(m) => {
+                            *seen.frames.entry(m.mid).or_default() += 1;
+                            if let Some(decoder) = &mut self.decoder {
+                                if let Ok(Some(frame)) = decoder.decode(&m.data) {
+                                    seen.lumas.push(frame.mean_luma());
+                                }
+                            }
+                        }
                         _ => {}
                     },
                 }
@@ -160,7 +174,7 @@ async fn connect(server_url: &str, session: &str, token: &str, with_input: bool)
     assert!(answer.sdp_answer.contains("127.0.0.1"), "a loopback host candidate in the answer");
     let parsed = str0m::change::SdpAnswer::from_sdp_string(&answer.sdp_answer).unwrap();
     rtc.sdp_api().accept_answer(pending, parsed).unwrap();
-    (Peer { rtc, socket, channels: HashMap::new() }, input, output)
+    (Peer { rtc, socket, channels: HashMap::new(), decoder: None }, input, output)
 }
 
 fn envelope(scope: Scope, kind: &str, data: Value) -> String {
@@ -233,6 +247,75 @@ async fn generator_video_starts_paused_and_flows_after_resume() {
         let flowing = peer.run_until(&mut seen, deadline, |_, s| s.frames.get(&output).copied().unwrap_or(0) >= 30);
         assert!(flowing, "frames after resume: {:?}", seen.frames);
         assert!(!app(&seen, "progress").is_empty(), "progress messages");
+    })
+    .await
+    .unwrap();
+    client.leave().await;
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn echo_returns_the_webcam_transformed_by_commands() {
+    let server = start(Config::for_tests()).await;
+    let token = token(&server).await;
+    let mut client = Client::hello(&server, &token, "echo", true).await;
+    let session = client.expect_assigned().await;
+    let (mut peer, input, output) = connect(&server.url(), &session, &token, true).await;
+    let input = input.unwrap();
+    peer.decoder = Some(Decoder::new(Codec::H264).unwrap());
+
+    tokio::task::spawn_blocking(move || {
+        let mut seen = Seen::default();
+        let deadline = Instant::now() + SOON;
+        assert!(peer.run_until(&mut seen, deadline, |p, _| p.channels.len() == 2));
+        let resume = ControlMessage::Notification {
+            event: TrackEvent::ResumeTrack,
+            data: TrackRef { name: "main_video".into() },
+        };
+        peer.send("control", &serde_json::to_string(&resume).unwrap());
+
+        // A light grey "webcam" at luma 200, sent as H.264 at about 30 fps.
+        let mut encoder = Encoder::new(Codec::H264, 160, 120, Duration::from_millis(33)).unwrap();
+        let picture = Frame::filled(160, 120, (200, 128, 128));
+        let started = Instant::now();
+        let mut sent = 0u64;
+        let mut next_send = Instant::now();
+        let mut send_frames = |p: &mut Peer| {
+            if Instant::now() < next_send {
+                return;
+            }
+            next_send += Duration::from_millis(33);
+            let Some(data) = encoder.encode(&picture, sent % 30 == 0).unwrap() else { return };
+            let writer = p.rtc.writer(input).expect("input writer");
+            let pt = writer.payload_params().find(|x| x.spec().codec == Codec::H264).expect("H.264 negotiated").pt();
+            let time = MediaTime::from_micros(started.elapsed().as_micros() as u64);
+            writer.write(pt, Instant::now(), time, data).unwrap();
+            sent += 1;
+        };
+        let near = |l: f64, target: f64| (l - target).abs() < 12.0;
+        let got = peer.run_until(&mut seen, deadline, |p, s| {
+            send_frames(p);
+            s.lumas.iter().filter(|&&l| near(l, 200.0)).count() >= 5
+        });
+        assert!(got, "echoed frames at the input's brightness: {:?}", seen.lumas);
+
+        peer.send("data", &envelope(Scope::Application, "set_brightness", json!({"brightness": -0.5})));
+        let got = peer.run_until(&mut seen, deadline, |p, s| {
+            send_frames(p);
+            s.lumas.iter().filter(|&&l| near(l, 72.0)).count() >= 5
+        });
+        assert!(got, "darker frames after set_brightness: {:?}", &seen.lumas[seen.lumas.len().saturating_sub(10)..]);
+        assert_eq!(app(&seen, "brightness_set"), vec![json!({"brightness": -0.5})]);
+
+        peer.send("data", &envelope(Scope::Application, "set_invert", json!({"invert": true})));
+        let got = peer.run_until(&mut seen, deadline, |p, s| {
+            send_frames(p);
+            s.lumas.iter().filter(|&&l| near(l, 255.0 - 72.0)).count() >= 5 && !app(s, "invert_set").is_empty()
+        });
+        assert!(got, "inverted frames after set_invert, and its confirmation: {:?}", seen.data);
+        assert_eq!(app(&seen, "invert_set"), vec![json!({"invert": true})]);
+        assert!(seen.frames.get(&output).copied().unwrap_or(0) >= 15, "{:?}", seen.frames);
+        eprintln!("echo: {} frames back in {:?}", seen.lumas.len(), started.elapsed());
     })
     .await
     .unwrap();

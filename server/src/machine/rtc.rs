@@ -127,7 +127,8 @@ impl Peer {
         let now = Instant::now();
         let mut rtc = Rtc::builder()
             .clear_codecs()
-            .enable_vp8(true)
+            // Only what the codec module both decodes and encodes, so the
+            // browser has to send and receive exactly that.
             .enable_h264(true)
             .build(now);
         let candidate = Candidate::host(local, "udp").map_err(|e| e.to_string())?;
@@ -464,9 +465,11 @@ impl Peer {
         }
         let Some(writer) = self.rtc.writer(mid) else { return };
         // Encode in whatever the browser accepted for this line, if we can.
+        // Prefer packetization mode 1: mode 0 cannot split large frames.
         let Some((pt, codec)) = writer
             .payload_params()
-            .find(|p| Encoder::supports(p.spec().codec))
+            .filter(|p| Encoder::supports(p.spec().codec))
+            .max_by_key(|p| p.spec().format.packetization_mode == Some(1))
             .map(|p| (p.pt(), p.spec().codec))
         else {
             return;
