@@ -13,6 +13,7 @@ extern crate alloc;
 
 pub mod coordinator;
 pub mod error;
+pub mod json;
 pub mod runtime;
 
 pub use error::{Component, ErrorCode};

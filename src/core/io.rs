@@ -36,6 +36,19 @@ pub enum ReplyKind {
 }
 
 impl Purpose {
+    /// For error messages.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Purpose::Token => "the token request",
+            Purpose::StartSession => "start_session",
+            Purpose::StopSession => "stop_session",
+            Purpose::RegisterConnection => "the connection registration",
+            Purpose::PostOffer => "the offer",
+            Purpose::GetAnswer => "the answer request",
+            Purpose::PostCandidates => "the ICE candidates",
+        }
+    }
+
     /// The shape the answer of `status` carries.
     pub fn reply_kind(self, status: u16) -> ReplyKind {
         match (self, status) {

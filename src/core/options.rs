@@ -58,7 +58,7 @@ impl Options {
         if !(url.starts_with("http://") || url.starts_with("https://")) || url.len() <= "https://".len() {
             return Err(OptionError {
                 option: "coordinatorUrl",
-                message: format!("option `coordinatorUrl` must be an http:// or https:// URL, got {url:?}"),
+                message: format!("option `coordinatorUrl` must be an http:// or https:// URL, got \"{url}\""),
             });
         }
         Ok(Options {

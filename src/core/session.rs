@@ -253,7 +253,7 @@ impl<V> Session<V> {
             (Purpose::GetAnswer, _) => self.set_timer(Timer::AnswerPoll, ANSWER_POLL_MS),
             (Purpose::StopSession | Purpose::PostCandidates, _) => {}
             (purpose, _) => {
-                let message = format!("unexpected answer to {purpose:?} (HTTP {status})");
+                let message = format!("unexpected answer to {} (HTTP {status})", purpose.describe());
                 self.fail(ReactorError::new(error_code_for(purpose), message, now));
             }
         }
@@ -336,7 +336,8 @@ impl<V> Session<V> {
                 self.check_ready();
             }
             PeerState::Failed | PeerState::Closed => {
-                self.fail_machine(now, format!("the peer connection is {state:?}").to_lowercase())
+                let state = if state == PeerState::Failed { "failed" } else { "closed" };
+                self.fail_machine(now, format!("the peer connection {state}"))
             }
             // `disconnected` is often transient; `failed` follows if it is not.
             PeerState::New | PeerState::Connecting | PeerState::Disconnected => {}
@@ -505,7 +506,7 @@ fn status_error(purpose: Purpose, status: u16, now: f64) -> ReactorError {
         let message = format!("the coordinator refused the API key (HTTP {status})");
         return ReactorError::new(ErrorCode::AuthenticationFailed, message, now);
     }
-    ReactorError::new(error_code_for(purpose), format!("{purpose:?} failed with HTTP {status}"), now)
+    ReactorError::new(error_code_for(purpose), format!("{} failed with HTTP {status}", purpose.describe()), now)
 }
 
 fn unreachable_error(purpose: Purpose, options: &Options, why: String, now: f64) -> ReactorError {
@@ -513,7 +514,7 @@ fn unreachable_error(purpose: Purpose, options: &Options, why: String, now: f64)
     let message = match purpose {
         Purpose::Token => format!("could not reach the coordinator at {url}: {why}"),
         Purpose::StartSession => format!("could not reach the runtime at {url}: {why}"),
-        _ => format!("signaling with the machine failed ({purpose:?}): {why}"),
+        _ => format!("signaling with the machine failed ({}): {why}", purpose.describe()),
     };
     ReactorError::new(error_code_for(purpose), message, now)
 }

@@ -1,8 +1,7 @@
 //! JSON through the browser's own `JSON`: fast, and no serde_json in the wasm.
 
-use js_sys::{JsString, JSON};
-use serde::de::DeserializeOwned;
-use serde::Serialize;
+use js_sys::{Array, JsString, Reflect, JSON};
+use reactor_protocol::json::{FromJson, JsonValue, ToJson};
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(inline_js = r#"
@@ -36,17 +35,38 @@ pub fn envelope_of(message: &JsValue) -> Result<(JsString, usize), String> {
     Ok((text, bytes))
 }
 
-pub fn to_json<T: Serialize>(value: &T) -> JsString {
-    let js = serde_wasm_bindgen::to_value(value).unwrap_or(JsValue::NULL);
-    JSON::stringify(&js).unwrap_or_else(|_| JsString::from("null"))
+pub fn to_json<T: ToJson>(value: &T) -> JsString {
+    JsString::from(value.to_json())
 }
 
 pub fn parse(text: &str) -> Option<JsValue> {
     JSON::parse(text).ok()
 }
 
-pub fn from_text<T: DeserializeOwned>(text: &str) -> Option<T> {
-    parse(text).and_then(|v| serde_wasm_bindgen::from_value(v).ok())
+pub fn from_text<T: FromJson>(text: &str) -> Option<T> {
+    parse(text).and_then(|v| T::from_json(&Js(v)))
+}
+
+/// A parsed JS value, read by the protocol's decoders.
+struct Js(JsValue);
+
+impl JsonValue for Js {
+    fn field(&self, key: &str) -> Option<Self> {
+        let value = Reflect::get(&self.0, &JsValue::from_str(key)).ok()?;
+        (!value.is_undefined() && !value.is_null()).then_some(Js(value))
+    }
+    fn string(&self) -> Option<String> {
+        self.0.as_string()
+    }
+    fn number(&self) -> Option<f64> {
+        self.0.as_f64()
+    }
+    fn boolean(&self) -> Option<bool> {
+        self.0.as_bool()
+    }
+    fn items(&self) -> Option<Vec<Self>> {
+        Array::is_array(&self.0).then(|| Array::from(&self.0).iter().map(Js).collect())
+    }
 }
 
 /// A thrown JS value as text, for error messages.
@@ -54,5 +74,5 @@ pub fn describe(error: &JsValue) -> String {
     if let Some(e) = error.dyn_ref::<js_sys::Error>() {
         return String::from(e.message());
     }
-    error.as_string().unwrap_or_else(|| format!("{error:?}"))
+    error.as_string().unwrap_or_else(|| error.unchecked_ref::<js_sys::Object>().to_string().into())
 }

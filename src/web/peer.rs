@@ -3,7 +3,8 @@
 //! Dropping a [`Peer`] closes all of it and detaches every callback.
 
 use gloo_events::EventListener;
-use js_sys::{JsString, Reflect};
+use js_sys::{Array, JsString, Object, Reflect};
+use reactor_protocol::coordinator::IceServer;
 use reactor_protocol::runtime::{IceCandidate, Scope, CONTROL_CHANNEL, DATA_CHANNEL};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{spawn_local, JsFuture};
@@ -39,7 +40,7 @@ impl Peer {
     /// and everything after arrive at `sink`.
     pub fn create(plan: &PeerPlan, sink: Sink) -> Result<Peer, JsValue> {
         let config = RtcConfiguration::new();
-        config.set_ice_servers(&serde_wasm_bindgen::to_value(&plan.ice_servers)?);
+        config.set_ice_servers(&ice_servers(&plan.ice_servers));
         let pc = RtcPeerConnection::new_with_configuration(&config)?;
         // Inputs first: a video-to-video model drops input placed after its output.
         let transceivers: Vec<RtcRtpTransceiver> = plan
@@ -115,6 +116,23 @@ async fn offer(pc: RtcPeerConnection, transceivers: Vec<RtcRtpTransceiver>, sink
         }
         Err(e) => sink.push(Input::PeerFailed(format!("the browser could not make an offer: {}", describe(&e)))),
     }
+}
+
+/// `RTCConfiguration.iceServers`.
+fn ice_servers(servers: &[IceServer]) -> JsValue {
+    let list = Array::new();
+    for server in servers {
+        let entry = Object::new();
+        let urls: Array = server.urls.iter().map(|u| JsValue::from_str(u)).collect();
+        let _ = Reflect::set(&entry, &"urls".into(), &urls);
+        for (key, value) in [("username", &server.username), ("credential", &server.credential)] {
+            if let Some(value) = value {
+                let _ = Reflect::set(&entry, &key.into(), &value.into());
+            }
+        }
+        list.push(&entry);
+    }
+    list.into()
 }
 
 /// `RTCSctpTransport.maxMessageSize` (not in web-sys).
