@@ -90,6 +90,10 @@ error_codes! {
     MessageSendFailed = "MESSAGE_SEND_FAILED", Gpu, true;
     /// The message is not JSON-serializable (cyclic, BigInt, function, `undefined`); nothing was sent.
     InvalidMessage = "INVALID_MESSAGE", Gpu, true;
+    /// `publishVideoStream()` got no `MediaStream` with a video track; nothing was published.
+    InvalidStream = "INVALID_STREAM", Gpu, false;
+    /// The video could not be published: not `ready`, the model takes no video input, or the machine refused or did not answer.
+    PublishFailed = "PUBLISH_FAILED", Gpu, true;
     /// The serialized message is larger than the data channel's maximum message size; nothing was sent.
     MessageTooLarge = "MESSAGE_TOO_LARGE", Gpu, true;
 }

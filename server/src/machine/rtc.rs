@@ -465,11 +465,16 @@ impl Peer {
         }
         let Some(writer) = self.rtc.writer(mid) else { return };
         // Encode in whatever the browser accepted for this line, if we can.
-        // Prefer packetization mode 1: mode 0 cannot split large frames.
+        // Prefer packetization mode 1 (mode 0 cannot split large frames),
+        // then a baseline profile, which is what the encoder produces.
         let Some((pt, codec)) = writer
             .payload_params()
             .filter(|p| Encoder::supports(p.spec().codec))
-            .max_by_key(|p| p.spec().format.packetization_mode == Some(1))
+            .max_by_key(|p| {
+                let format = &p.spec().format;
+                let baseline = format.profile_level_id.is_some_and(|id| id >> 16 == 0x42);
+                (format.packetization_mode == Some(1), baseline)
+            })
             .map(|p| (p.pt(), p.spec().codec))
         else {
             return;
