@@ -61,8 +61,10 @@ impl ServerHandle {
         if tokio::time::timeout(Duration::from_secs(5), self.shared.sockets_closed()).await.is_err() {
             tracing::warn!("some client sockets did not close in time");
         }
-        if tokio::time::timeout(Duration::from_secs(5), self.server).await.is_err() {
-            tracing::warn!("the HTTP server did not stop in time");
+        let mut server = self.server;
+        if tokio::time::timeout(Duration::from_secs(2), &mut server).await.is_err() {
+            tracing::debug!("closing idle HTTP connections");
+            server.abort();
         }
         for machine in self.simulated {
             machine.shutdown().await;

@@ -19,13 +19,19 @@ pub struct MachineHandle {
     pub addr: SocketAddr,
     stop: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
+    state: std::sync::Arc<api::MachineState>,
 }
 
 impl MachineHandle {
     /// Stops its HTTP server and every WebRTC connection it holds.
-    pub async fn shutdown(self) {
+    pub async fn shutdown(mut self) {
         let _ = self.stop.send(true);
-        let _ = self.task.await;
+        self.state.close_all();
+        // Idle keep-alive connections (the coordinator's pooled client) can
+        // hold a graceful shutdown open; nothing is in flight by now.
+        if tokio::time::timeout(std::time::Duration::from_millis(500), &mut self.task).await.is_err() {
+            self.task.abort();
+        }
     }
 }
 
@@ -40,6 +46,7 @@ pub async fn spawn_on(bind: SocketAddr, kind: ModelKind, fps: u32) -> std::io::R
     let addr = listener.local_addr()?;
     let (stop, mut stopped) = watch::channel(false);
     let (state, router) = api::router(kind, fps.max(1));
+    let task_state = state.clone();
     let task = tokio::spawn(async move {
         let served = axum::serve(listener, router).with_graceful_shutdown(async move {
             let _ = stopped.wait_for(|s| *s).await;
@@ -47,11 +54,11 @@ pub async fn spawn_on(bind: SocketAddr, kind: ModelKind, fps: u32) -> std::io::R
         if let Err(error) = served.await {
             tracing::error!(%error, "machine server failed");
         }
-        state.close_all();
+        task_state.close_all();
     });
     let url = format!("http://{addr}");
     tracing::info!(model = kind.name(), url, "simulated machine up");
-    Ok(MachineHandle { kind, url, addr, stop, task })
+    Ok(MachineHandle { kind, url, addr, stop, task, state })
 }
 
 /// str0m needs one process-wide crypto provider; the first machine sets it.
