@@ -5,6 +5,7 @@ use std::rc::Rc;
 
 use js_sys::{Function, Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
+use web_sys::MediaStream;
 
 use crate::core::{OptionValue, Options, RawOptions};
 use crate::web::{option_error, Driver, EventName};
@@ -110,10 +111,24 @@ impl Reactor {
     /// Sends any JSON-serializable value to the model.
     #[wasm_bindgen(js_name = sendMessage, unchecked_return_type = "Promise<void>")]
     pub fn send_message(&self, message: JsValue) -> Promise {
-        match self.driver.send_message(&message) {
-            Ok(()) => Promise::resolve(&JsValue::UNDEFINED),
-            Err(err) => Promise::reject(&err),
-        }
+        self.driver.send_message(&message)
+    }
+
+    /// Sends the first video track of `stream` to the model's input.
+    #[wasm_bindgen(js_name = publishVideoStream, unchecked_return_type = "Promise<void>")]
+    pub fn publish_video_stream(&self, stream: &JsValue) -> Promise {
+        let track = stream
+            .dyn_ref::<MediaStream>()
+            .and_then(|s| s.get_video_tracks().iter().next())
+            .filter(|t| !t.is_undefined());
+        self.driver.publish(track)
+    }
+
+    /// Stops sending the published video; nothing happens when none is.
+    #[wasm_bindgen(js_name = unpublishVideoStream, unchecked_return_type = "Promise<void>")]
+    pub fn unpublish_video_stream(&self) -> Promise {
+        self.driver.unpublish();
+        Promise::resolve(&JsValue::UNDEFINED)
     }
 
     #[wasm_bindgen(skip_typescript)]

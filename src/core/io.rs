@@ -115,6 +115,10 @@ pub enum Timer {
     AnswerPoll,
     /// Send the runtime keep-alive.
     Ping,
+    /// Sample the model video's statistics for `fps`.
+    Stats,
+    /// Give up waiting for the runtime's answer to `publish_track`.
+    Publish,
 }
 
 /// The two data channels of a machine connection.
@@ -162,6 +166,25 @@ pub enum Input<V> {
     DataMessage { scope: Option<Scope>, data: V },
     /// The model's video track arrived.
     RemoteTrack(V),
+    /// A message on the `control` channel.
+    Control(ControlMessage),
+    /// The model video's `inbound-rtp` statistics: frames decoded so far,
+    /// at `at_ms` (the report's timestamp).
+    Stats { frames_decoded: f64, at_ms: f64 },
+}
+
+/// Names a JS promise the core will settle later with [`Action::Settle`].
+pub type PromiseId = u32;
+
+/// What a method call comes to, at once.
+#[derive(Debug, PartialEq)]
+pub enum Outcome {
+    /// Done: resolve now.
+    Done,
+    /// Settled later by [`Action::Settle`] with this id.
+    Pending(PromiseId),
+    /// Refused: reject now with this error.
+    Failed(ReactorError),
 }
 
 /// What the peer connection must look like: send transceivers (model
@@ -189,14 +212,15 @@ pub enum Event<V> {
     WaitingInfoChanged(WaitingInfo),
     NewMessage(V),
     StreamChanged(Option<V>),
+    Fps(f64),
     Error(ReactorError),
 }
 
 #[derive(Debug, PartialEq)]
 pub enum Action<V> {
     Emit(Event<V>),
-    /// Settle the promise of the pending `connect()`.
-    ConnectSettled(Result<(), ReactorError>),
+    /// Settle a promise handed out as [`Outcome::Pending`].
+    Settle { promise: PromiseId, result: Result<(), ReactorError> },
     Http(HttpRequest),
     OpenSocket { url: String },
     SendFrame(ClientFrame),
@@ -204,6 +228,10 @@ pub enum Action<V> {
     CancelTimer(Timer),
     CreatePeer(PeerPlan),
     SetRemoteAnswer(String),
+    /// `replaceTrack` on the send transceiver of the model's first input.
+    ReplaceTrack(Option<V>),
+    /// Read the model video receiver's statistics; answer with [`Input::Stats`].
+    ReadStats,
     Send { channel: Channel, message: Outgoing<V> },
     /// Drop every browser resource of the current connection: socket,
     /// peer, channels, timers, listeners.

@@ -11,7 +11,7 @@ use reactor_protocol::runtime::{Envelope, Scope};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::spawn_local;
 
-use crate::core::{Action, Event, Input, Options, Outgoing, ReactorError, Session, Status, WaitingInfo};
+use crate::core::{Action, Event, Input, Options, Outcome, Outgoing, PromiseId, ReactorError, Session, Status, WaitingInfo};
 
 use super::connection::Connection;
 use super::errors::error_object;
@@ -27,8 +27,8 @@ pub struct Driver {
     core: RefCell<Session<JsValue>>,
     connection: RefCell<Option<Connection>>,
     listeners: RefCell<Listeners>,
-    /// `resolve` and `reject` of the pending `connect()`.
-    pending_connect: RefCell<Option<(Function, Function)>>,
+    /// `resolve` and `reject` of every promise the core will settle.
+    promises: RefCell<Vec<(PromiseId, Function, Function)>>,
     /// The JS object of the last error, so `getLastError()` returns the
     /// very object the `error` event carried.
     last_error: RefCell<Option<(ReactorError, JsValue)>>,
@@ -47,7 +47,7 @@ impl Driver {
             core: RefCell::new(Session::new(options)),
             connection: RefCell::new(None),
             listeners: RefCell::default(),
-            pending_connect: RefCell::new(None),
+            promises: RefCell::default(),
             last_error: RefCell::new(None),
             inbox: RefCell::default(),
             busy: Cell::new(false),
@@ -55,20 +55,14 @@ impl Driver {
     }
 
     pub fn connect(&self) -> Promise {
-        let started = self.core.borrow_mut().connect(now());
-        if let Err(err) = started {
-            return Promise::reject(&error_object(&err));
+        let outcome = self.core.borrow_mut().connect(now());
+        if let Outcome::Pending(_) = outcome {
+            let generation = self.core.borrow().generation();
+            let me: Weak<dyn Feed> = self.me.clone();
+            // Replacing an old connection drops it: nothing of it survives.
+            drop(self.connection.replace(Some(Connection::new(Sink::new(me, generation)))));
         }
-        let generation = self.core.borrow().generation();
-        let me: Weak<dyn Feed> = self.me.clone();
-        let sink = Sink::new(me, generation);
-        // Replacing an old connection drops it: nothing of it survives.
-        drop(self.connection.replace(Some(Connection::new(sink))));
-        let promise = Promise::new(&mut |resolve, reject| {
-            *self.pending_connect.borrow_mut() = Some((resolve, reject));
-        });
-        self.run_actions();
-        promise
+        self.promise_for(outcome)
     }
 
     pub fn disconnect(&self) {
@@ -76,13 +70,35 @@ impl Driver {
         self.run_actions();
     }
 
-    pub fn send_message(&self, message: &JsValue) -> Result<(), JsValue> {
-        let sent = match json::envelope_of(message) {
+    pub fn send_message(&self, message: &JsValue) -> Promise {
+        let outcome = match json::envelope_of(message) {
             Ok((text, bytes)) => self.core.borrow_mut().send_message(now(), text.into(), bytes),
-            Err(why) => Err(self.core.borrow_mut().invalid_message(now(), why)),
+            Err(why) => Outcome::Failed(self.core.borrow_mut().invalid_message(now(), why)),
+        };
+        self.promise_for(outcome)
+    }
+
+    pub fn publish(&self, track: Option<JsValue>) -> Promise {
+        let outcome = self.core.borrow_mut().publish(now(), track);
+        self.promise_for(outcome)
+    }
+
+    pub fn unpublish(&self) {
+        self.core.borrow_mut().unpublish(now());
+        self.run_actions();
+    }
+
+    /// The JS promise for what a call came to; then runs what it started.
+    fn promise_for(&self, outcome: Outcome) -> Promise {
+        let promise = match outcome {
+            Outcome::Done => Promise::resolve(&JsValue::UNDEFINED),
+            Outcome::Failed(err) => Promise::reject(&self.error_js(&err)),
+            Outcome::Pending(id) => Promise::new(&mut |resolve, reject| {
+                self.promises.borrow_mut().push((id, resolve, reject));
+            }),
         };
         self.run_actions();
-        sent.map_err(|err| self.error_js(&err))
+        promise
     }
 
     pub fn listeners(&self) -> std::cell::RefMut<'_, Listeners> {
@@ -116,7 +132,7 @@ impl Driver {
     fn perform(&self, action: Action<JsValue>) {
         match action {
             Action::Emit(event) => self.emit(event),
-            Action::ConnectSettled(result) => self.settle(result),
+            Action::Settle { promise, result } => self.settle(promise, result),
             Action::Teardown => {
                 let connection = self.connection.borrow_mut().take();
                 drop(connection);
@@ -174,6 +190,18 @@ impl Driver {
                 }
                 None
             }
+            Action::ReplaceTrack(track) => {
+                if let Some(peer) = &conn.peer {
+                    peer.replace_track(track);
+                }
+                None
+            }
+            Action::ReadStats => {
+                if let Some(peer) = &conn.peer {
+                    peer.read_stats(sink.clone());
+                }
+                None
+            }
             Action::Send { channel, message } => {
                 let text: JsString = match message {
                     Outgoing::Application(text) => text.unchecked_into(),
@@ -186,7 +214,7 @@ impl Driver {
                 }
                 None
             }
-            Action::Emit(_) | Action::ConnectSettled(_) | Action::Teardown => None,
+            Action::Emit(_) | Action::Settle { .. } | Action::Teardown => None,
         };
         drop(slot);
         if let Some(input) = failure {
@@ -200,14 +228,20 @@ impl Driver {
             Event::WaitingInfoChanged(info) => (EventName::WaitingInfoChanged, waiting_object(info)),
             Event::NewMessage(message) => (EventName::NewMessage, message),
             Event::StreamChanged(track) => (EventName::StreamChanged, track.unwrap_or(JsValue::NULL)),
+            Event::Fps(fps) => (EventName::Fps, JsValue::from_f64(fps)),
             Event::Error(err) => (EventName::Error, self.error_js(&err)),
         };
         let handlers = self.listeners.borrow().of(name);
         call_all(handlers, &payload);
     }
 
-    fn settle(&self, result: Result<(), ReactorError>) {
-        let Some((resolve, reject)) = self.pending_connect.borrow_mut().take() else { return };
+    fn settle(&self, id: PromiseId, result: Result<(), ReactorError>) {
+        let found = {
+            let mut promises = self.promises.borrow_mut();
+            let at = promises.iter().position(|(p, _, _)| *p == id);
+            at.map(|at| promises.swap_remove(at))
+        };
+        let Some((_, resolve, reject)) = found else { return };
         let _ = match result {
             Ok(()) => resolve.call0(&JsValue::UNDEFINED),
             Err(err) => reject.call1(&JsValue::UNDEFINED, &self.error_js(&err)),

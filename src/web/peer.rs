@@ -9,14 +9,14 @@ use reactor_protocol::runtime::{IceCandidate, Scope, CONTROL_CHANNEL, DATA_CHANN
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{spawn_local, JsFuture};
 use web_sys::{
-    MessageEvent, RtcConfiguration, RtcDataChannel, RtcPeerConnection, RtcPeerConnectionIceEvent,
+    MediaStreamTrack, MessageEvent, RtcConfiguration, RtcRtpReceiver, RtcRtpSender, RtcDataChannel, RtcPeerConnection, RtcPeerConnectionIceEvent,
     RtcPeerConnectionState, RtcRtpTransceiver, RtcRtpTransceiverDirection, RtcRtpTransceiverInit, RtcSdpType,
     RtcSessionDescriptionInit, RtcTrackEvent,
 };
 
 use crate::core::{Channel, Input, PeerPlan, PeerState};
 
-use super::json::{describe, parse};
+use super::json::{describe, from_text, parse};
 use super::sink::Sink;
 
 #[wasm_bindgen]
@@ -32,6 +32,10 @@ pub struct Peer {
     pc: RtcPeerConnection,
     data: RtcDataChannel,
     control: RtcDataChannel,
+    /// The model's first input, where a published camera goes.
+    input: Option<RtcRtpSender>,
+    /// The model's first output, whose statistics give `fps`.
+    output: Option<RtcRtpReceiver>,
     _listeners: Vec<EventListener>,
 }
 
@@ -65,9 +69,12 @@ impl Peer {
             EventListener::new(&data, "message", on_data(sink.clone())),
             EventListener::new(&control, "open", opened(&sink, Channel::Control)),
             EventListener::new(&control, "close", closed(&sink, Channel::Control)),
+            EventListener::new(&control, "message", on_control(sink.clone())),
         ];
+        let input = plan.send.first().map(|_| transceivers[0].sender());
+        let output = plan.receive.first().map(|_| transceivers[plan.send.len()].receiver());
         spawn_local(offer(pc.clone(), transceivers, sink));
-        Ok(Peer { pc, data, control, _listeners: listeners })
+        Ok(Peer { pc, data, control, input, output, _listeners: listeners })
     }
 
     pub fn set_answer(&self, sdp: String, sink: Sink) {
@@ -82,6 +89,39 @@ impl Peer {
                     }
                 }
                 Err(e) => sink.push(Input::PeerFailed(format!("the machine's answer was refused: {}", describe(&e)))),
+            }
+        });
+    }
+
+    /// Swaps what the input transceiver sends, without renegotiation.
+    pub fn replace_track(&self, track: Option<JsValue>) {
+        let Some(sender) = self.input.clone() else { return };
+        let track: Option<MediaStreamTrack> = track.map(|t| t.unchecked_into());
+        spawn_local(async move {
+            if let Err(e) = JsFuture::from(sender.replace_track(track.as_ref())).await {
+                web_sys::console::warn_2(&"Reactor: replaceTrack failed".into(), &e);
+            }
+        });
+    }
+
+    /// Reads the output receiver's `inbound-rtp` report.
+    pub fn read_stats(&self, sink: Sink) {
+        let Some(receiver) = self.output.clone() else { return };
+        spawn_local(async move {
+            let Ok(report) = JsFuture::from(receiver.get_stats()).await else { return };
+            let report: js_sys::Map = report.unchecked_into();
+            for entry in report.values() {
+                let Ok(stats) = entry else { continue };
+                let field = |key: &str| Reflect::get(&stats, &key.into()).ok();
+                if field("type").and_then(|t| t.as_string()).as_deref() != Some("inbound-rtp") {
+                    continue;
+                }
+                let frames = field("framesDecoded").and_then(|f| f.as_f64());
+                let at = field("timestamp").and_then(|t| t.as_f64());
+                if let (Some(frames_decoded), Some(at_ms)) = (frames, at) {
+                    sink.push(Input::Stats { frames_decoded, at_ms });
+                }
+                return;
             }
         });
     }
@@ -188,6 +228,15 @@ fn opened(sink: &Sink, channel: Channel) -> impl FnMut(&web_sys::Event) {
 fn closed(sink: &Sink, channel: Channel) -> impl FnMut(&web_sys::Event) {
     let sink = sink.clone();
     move |_| sink.push(Input::ChannelClosed(channel))
+}
+
+fn on_control(sink: Sink) -> impl FnMut(&web_sys::Event) {
+    move |event| {
+        let event: &MessageEvent = event.unchecked_ref();
+        if let Some(message) = event.data().as_string().and_then(|text| from_text(&text)) {
+            sink.push(Input::Control(message));
+        }
+    }
 }
 
 fn on_data(sink: Sink) -> impl FnMut(&web_sys::Event) {

@@ -1,4 +1,10 @@
 //! The session state machine: every decision of the SDK, no browser.
+//! Connecting and signaling live here; messages, publishing and statistics
+//! in the submodules.
+
+mod messages;
+mod publish;
+mod stats;
 
 use std::collections::VecDeque;
 
@@ -51,6 +57,14 @@ pub struct Session<V> {
     showing_stream: bool,
     max_message_size: usize,
     actions: VecDeque<Action<V>>,
+    next_promise: PromiseId,
+    connect_promise: Option<PromiseId>,
+    /// Development mode: messages waiting for `ready`.
+    held: VecDeque<messages::Held<V>>,
+    publishing: publish::Publishing<V>,
+    stats: stats::Stats,
+    /// The time of the input being handled.
+    now: f64,
 }
 
 impl<V> Session<V> {
@@ -66,6 +80,12 @@ impl<V> Session<V> {
             showing_stream: false,
             max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
             actions: VecDeque::new(),
+            next_promise: 0,
+            connect_promise: None,
+            held: VecDeque::new(),
+            publishing: publish::Publishing::default(),
+            stats: stats::Stats::default(),
+            now: 0.0,
         }
     }
 
@@ -97,14 +117,15 @@ impl<V> Session<V> {
         self.actions.pop_front()
     }
 
-    /// `connect()`. `Err` means the call is refused and nothing changed;
-    /// `Ok` means a connection started and [`Action::ConnectSettled`] will
-    /// follow exactly once.
-    pub fn connect(&mut self, now: f64) -> Result<(), ReactorError> {
+    /// `connect()`: refused (nothing changes) when already connecting or
+    /// connected; otherwise pending until `ready` or failure.
+    pub fn connect(&mut self, now: f64) -> Outcome {
         if !matches!(self.phase, Phase::Idle) {
             let message = format!("connect() was called while {}", self.status.as_str());
-            return Err(ReactorError::new(ErrorCode::AlreadyConnected, message, now));
+            return Outcome::Failed(ReactorError::new(ErrorCode::AlreadyConnected, message, now));
         }
+        let promise = self.promise();
+        self.connect_promise = Some(promise);
         self.generation = self.generation.wrapping_add(1);
         self.set_status(Status::Connecting);
         let url = &self.options.coordinator_url;
@@ -119,45 +140,37 @@ impl<V> Session<V> {
             self.actions.push_back(Action::Http(request));
         }
         self.set_timer(Timer::Step, TOKEN_TIMEOUT_MS);
-        Ok(())
+        Outcome::Pending(promise)
     }
 
-    /// `disconnect()`: leaves whatever was reached, at once. A pending
-    /// `connect()` rejects with `CONNECTION_ABORTED`; that is the caller's
-    /// own doing, so it is not reported as an `error`.
+    fn promise(&mut self) -> PromiseId {
+        self.next_promise = self.next_promise.wrapping_add(1);
+        self.next_promise
+    }
+
+    fn settle(&mut self, promise: PromiseId, result: Result<(), ReactorError>) {
+        self.actions.push_back(Action::Settle { promise, result });
+    }
+
+    /// `disconnect()`: leaves whatever was reached, at once. What was
+    /// still pending (`connect()`, held messages, a publish) rejects with
+    /// `CONNECTION_ABORTED`; that is the caller's own doing, so it is not
+    /// reported as an `error`.
     pub fn disconnect(&mut self, now: f64) {
-        if matches!(self.phase, Phase::Idle) {
-            return;
+        let err = ReactorError::new(ErrorCode::ConnectionAborted, "disconnect() was called", now);
+        self.reject_pending(&err);
+        if !matches!(self.phase, Phase::Idle) {
+            self.teardown();
         }
-        if self.status != Status::Ready {
-            let err = ReactorError::new(ErrorCode::ConnectionAborted, "disconnect() was called before ready", now);
-            self.actions.push_back(Action::ConnectSettled(Err(err)));
-        }
-        self.teardown();
     }
 
-    /// `sendMessage()`, with the message already serialized as its
-    /// envelope: `bytes` is its UTF-8 length.
-    pub fn send_message(&mut self, now: f64, envelope: V, bytes: usize) -> Result<(), ReactorError> {
-        if self.status != Status::Ready {
-            let message = format!("sendMessage() needs status ready, but it is {}", self.status.as_str());
-            return Err(self.report(ReactorError::new(ErrorCode::MessageSendFailed, message, now)));
+    /// Rejects every promise still waiting on this connection.
+    fn reject_pending(&mut self, err: &ReactorError) {
+        if let Some(promise) = self.connect_promise.take() {
+            self.settle(promise, Err(err.clone()));
         }
-        if bytes > self.max_message_size {
-            let message = format!(
-                "the message is {bytes} bytes, more than the data channel's maximum of {} bytes; nothing was sent",
-                self.max_message_size
-            );
-            return Err(self.report(ReactorError::new(ErrorCode::MessageTooLarge, message, now)));
-        }
-        self.send(Channel::Data, Outgoing::Application(envelope));
-        Ok(())
-    }
-
-    /// A `sendMessage()` whose message is not JSON: reported, nothing sent.
-    pub fn invalid_message(&mut self, now: f64, why: String) -> ReactorError {
-        let message = format!("the message cannot be sent as JSON ({why}); nothing was sent");
-        self.report(ReactorError::new(ErrorCode::InvalidMessage, message, now))
+        self.drop_held(err);
+        self.drop_publish(err);
     }
 
     /// Feeds one browser input. Inputs of an older connection are dropped.
@@ -165,6 +178,7 @@ impl<V> Session<V> {
         if generation != self.generation || matches!(self.phase, Phase::Idle) {
             return;
         }
+        self.now = now;
         match input {
             Input::Http { purpose, result } => self.on_http(now, purpose, result),
             Input::SocketOpen => self.on_socket_open(),
@@ -204,7 +218,10 @@ impl<V> Session<V> {
             Input::RemoteTrack(track) => {
                 self.showing_stream = true;
                 self.actions.push_back(Action::Emit(Event::StreamChanged(Some(track))));
+                self.start_stats();
             }
+            Input::Control(message) => self.on_control(now, message),
+            Input::Stats { frames_decoded, at_ms } => self.on_stats(frames_decoded, at_ms),
         }
     }
 
@@ -371,12 +388,17 @@ impl<V> Session<V> {
         self.actions.push_back(Action::CancelTimer(Timer::Step));
         self.ping();
         self.set_status(Status::Ready);
-        self.actions.push_back(Action::ConnectSettled(Ok(())));
+        if let Some(promise) = self.connect_promise.take() {
+            self.settle(promise, Ok(()));
+        }
+        self.deliver_held();
     }
 
     fn on_timer(&mut self, now: f64, timer: Timer) {
         match (timer, &self.phase) {
             (Timer::Ping, Phase::Machine(_)) => self.ping(),
+            (Timer::Stats, Phase::Machine(_)) => self.read_stats(),
+            (Timer::Publish, Phase::Machine(_)) => self.publish_timed_out(now),
             (Timer::AnswerPoll, Phase::Machine(link)) => {
                 let request = link.get_answer();
                 self.actions.push_back(Action::Http(request));
@@ -432,12 +454,11 @@ impl<V> Session<V> {
         self.fail(ReactorError::new(code, why, now));
     }
 
-    /// Ends the connection because of `err`.
+    /// Ends the connection because of `err`; whatever waited on it
+    /// rejects with that same error.
     fn fail(&mut self, err: ReactorError) {
         let err = self.report(err);
-        if self.status != Status::Ready {
-            self.actions.push_back(Action::ConnectSettled(Err(err)));
-        }
+        self.reject_pending(&err);
         self.teardown();
     }
 
@@ -454,6 +475,8 @@ impl<V> Session<V> {
         self.actions.push_back(Action::Teardown);
         self.phase = Phase::Idle;
         self.waiting = None;
+        self.publishing = publish::Publishing::default();
+        self.stats = stats::Stats::default();
         if self.showing_stream {
             self.showing_stream = false;
             self.actions.push_back(Action::Emit(Event::StreamChanged(None)));

@@ -197,16 +197,16 @@ fn ping_repeats_while_ready() {
 fn connect_while_connecting_or_ready_is_refused_without_side_effects() {
     let mut d = Driver::new();
     d.connect();
-    let err = d.session.connect(NOW).unwrap_err();
+    let err = d.session.connect(NOW).failed();
     assert_eq!(err.code, ErrorCode::AlreadyConnected);
     assert!(d.drain().is_empty());
     d.token();
     d.input(Input::SocketOpen);
-    assert!(d.session.connect(NOW).is_err());
+    d.session.connect(NOW).failed();
     assert_eq!(d.session.status(), Status::Waiting);
     let mut d = Driver::new();
     d.to_ready();
-    assert!(d.session.connect(NOW).is_err());
+    d.session.connect(NOW).failed();
     assert!(d.drain().is_empty());
     assert_eq!(d.session.status(), Status::Ready);
 }
@@ -224,6 +224,7 @@ fn disconnect_while_waiting_leaves_the_queue_and_aborts_connect() {
     assert!(actions.contains(&Action::Teardown));
     let settled = settled(&actions);
     assert!(matches!(settled[0], Err(e) if e.code == ErrorCode::ConnectionAborted));
+    assert_eq!(settled.len(), 1);
     assert!(errors(&actions).is_empty(), "the user's own disconnect is no error event");
     assert_eq!(d.session.last_error(), None);
     assert_eq!(d.session.waiting_info(), None);
@@ -283,7 +284,7 @@ fn the_model_video_is_shown_and_withdrawn_on_teardown() {
     let mut d = Driver::new();
     d.to_ready();
     let actions = d.input(Input::RemoteTrack("track-1".into()));
-    assert_eq!(actions, vec![Action::Emit(Event::StreamChanged(Some("track-1".into())))]);
+    assert_eq!(actions[0], Action::Emit(Event::StreamChanged(Some("track-1".into()))));
     d.session.disconnect(NOW);
     let actions = d.drain();
     assert!(actions.contains(&Action::Emit(Event::StreamChanged(None))));

@@ -49,7 +49,7 @@ impl Driver {
     }
 
     pub fn connect(&mut self) -> Vec<A> {
-        self.session.connect(NOW).expect("connect accepted");
+        assert!(matches!(self.session.connect(NOW), Outcome::Pending(_)), "connect accepted");
         self.drain()
     }
 
@@ -171,7 +171,7 @@ pub fn settled(actions: &[A]) -> Vec<&Result<(), ReactorError>> {
     actions
         .iter()
         .filter_map(|a| match a {
-            Action::ConnectSettled(r) => Some(r),
+            Action::Settle { result, .. } => Some(result),
             _ => None,
         })
         .collect()
@@ -190,4 +190,17 @@ pub fn assert_connect_failed(d: &Driver, actions: &[A], code: ErrorCode) -> Reac
     assert_eq!(d.session.last_error(), Some(errs[0]));
     assert_eq!(d.session.waiting_info(), None);
     errs[0].clone()
+}
+
+pub trait OutcomeExt {
+    fn failed(self) -> ReactorError;
+}
+
+impl OutcomeExt for Outcome {
+    fn failed(self) -> ReactorError {
+        match self {
+            Outcome::Failed(err) => err,
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
 }

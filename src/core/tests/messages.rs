@@ -10,7 +10,7 @@ use crate::core::*;
 fn send_when_ready_goes_on_the_data_channel() {
     let mut d = Driver::new();
     d.to_ready();
-    d.session.send_message(NOW, "{\"scope\":\"application\"}".into(), 24).unwrap();
+    assert_eq!(d.session.send_message(NOW, "{\"scope\":\"application\"}".into(), 24), Outcome::Done);
     let actions = d.drain();
     let message = Outgoing::Application("{\"scope\":\"application\"}".to_string());
     assert_eq!(actions, vec![Action::Send { channel: Channel::Data, message }]);
@@ -19,14 +19,14 @@ fn send_when_ready_goes_on_the_data_channel() {
 #[test]
 fn send_before_ready_is_refused_and_reported() {
     let mut d = Driver::new();
-    let err = d.session.send_message(NOW, "m".into(), 1).unwrap_err();
+    let err = d.session.send_message(NOW, "m".into(), 1).failed();
     assert_eq!(err.code, ErrorCode::MessageSendFailed);
     assert!(err.message.contains("disconnected"));
     let actions = d.drain();
     assert_eq!(actions, vec![Action::Emit(Event::Error(err.clone()))]);
     assert_eq!(d.session.last_error(), Some(&err));
     d.connect();
-    assert!(d.session.send_message(NOW, "m".into(), 1).is_err());
+    d.session.send_message(NOW, "m".into(), 1).failed();
     assert_eq!(d.session.status(), Status::Connecting, "a refused send changes nothing else");
 }
 
@@ -35,13 +35,13 @@ fn too_large_is_refused_and_the_connection_stays() {
     let mut d = Driver::new();
     d.to_ready();
     d.input(Input::MaxMessageSize(1000));
-    let err = d.session.send_message(NOW, "big".into(), 1001).unwrap_err();
+    let err = d.session.send_message(NOW, "big".into(), 1001).failed();
     assert_eq!(err.code, ErrorCode::MessageTooLarge);
     assert!(err.message.contains("1001") && err.message.contains("1000"));
     let actions = d.drain();
     assert!(!actions.iter().any(|a| matches!(a, Action::Send { .. } | Action::Teardown)));
     assert_eq!(d.session.status(), Status::Ready);
-    d.session.send_message(NOW, "fits".into(), 1000).unwrap();
+    assert_eq!(d.session.send_message(NOW, "fits".into(), 1000), Outcome::Done);
     assert_eq!(d.drain().len(), 1);
 }
 

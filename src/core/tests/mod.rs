@@ -6,3 +6,5 @@ mod failures;
 mod messages;
 mod local;
 mod options;
+mod media;
+mod development;

@@ -1,0 +1,69 @@
+//! `sendMessage()`: sent at once when ready, held for `ready` in
+//! development mode, refused otherwise.
+
+use reactor_protocol::ErrorCode;
+
+use super::Session;
+use crate::core::io::{Channel, Outcome, Outgoing, PromiseId};
+use crate::core::{ReactorError, Status};
+
+/// A message waiting for `ready` (development mode).
+#[derive(Debug)]
+pub(super) struct Held<V> {
+    promise: PromiseId,
+    envelope: V,
+    bytes: usize,
+}
+
+impl<V> Session<V> {
+    /// `sendMessage()`, with the message already serialized as its
+    /// envelope: `bytes` is its UTF-8 length.
+    pub fn send_message(&mut self, now: f64, envelope: V, bytes: usize) -> Outcome {
+        if self.status == Status::Ready {
+            return match self.transmit(now, envelope, bytes) {
+                Ok(()) => Outcome::Done,
+                Err(err) => Outcome::Failed(err),
+            };
+        }
+        if self.options.development {
+            let promise = self.promise();
+            self.held.push_back(Held { promise, envelope, bytes });
+            return Outcome::Pending(promise);
+        }
+        let message = format!("sendMessage() needs status ready, but it is {}", self.status.as_str());
+        Outcome::Failed(self.report(ReactorError::new(ErrorCode::MessageSendFailed, message, now)))
+    }
+
+    /// A `sendMessage()` whose message is not JSON: reported, nothing sent.
+    pub fn invalid_message(&mut self, now: f64, why: String) -> ReactorError {
+        let message = format!("the message cannot be sent as JSON ({why}); nothing was sent");
+        self.report(ReactorError::new(ErrorCode::InvalidMessage, message, now))
+    }
+
+    fn transmit(&mut self, now: f64, envelope: V, bytes: usize) -> Result<(), ReactorError> {
+        if bytes > self.max_message_size {
+            let message = format!(
+                "the message is {bytes} bytes, more than the data channel's maximum of {} bytes; nothing was sent",
+                self.max_message_size
+            );
+            return Err(self.report(ReactorError::new(ErrorCode::MessageTooLarge, message, now)));
+        }
+        self.send(Channel::Data, Outgoing::Application(envelope));
+        Ok(())
+    }
+
+    /// At `ready`: everything held goes out, in order.
+    pub(super) fn deliver_held(&mut self) {
+        while let Some(held) = self.held.pop_front() {
+            let result = self.transmit(self.now, held.envelope, held.bytes);
+            self.settle(held.promise, result);
+        }
+        self.deliver_held_publish();
+    }
+
+    pub(super) fn drop_held(&mut self, err: &ReactorError) {
+        while let Some(held) = self.held.pop_front() {
+            self.settle(held.promise, Err(err.clone()));
+        }
+    }
+}

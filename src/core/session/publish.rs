@@ -1,0 +1,174 @@
+//! `publishVideoStream()` / `unpublishVideoStream()`: the camera goes to
+//! the model's first input track by `replaceTrack` on a transceiver that was
+//! negotiated up front (no renegotiation), and the runtime is asked for the
+//! track's publisher slot with `publish_track`.
+
+use reactor_protocol::runtime::{ControlMessage, ControlMethod, TrackEvent, TrackRef};
+use reactor_protocol::ErrorCode;
+
+use super::{Phase, Session};
+use crate::core::io::{Action, Channel, Outcome, Outgoing, PromiseId, Timer};
+use crate::core::{ReactorError, Status};
+
+/// How long the runtime may take to answer `publish_track`.
+pub const PUBLISH_TIMEOUT_MS: u32 = 10_000;
+
+#[derive(Debug)]
+pub(super) struct Publishing<V> {
+    /// The runtime granted the publisher slot.
+    published: bool,
+    /// The `publish_track` request in flight, and who waits for its answer.
+    request: Option<(String, Vec<PromiseId>)>,
+    /// Development mode: a track waiting for `ready`.
+    held: Option<(V, PromiseId)>,
+    requests_made: u32,
+}
+
+impl<V> Default for Publishing<V> {
+    fn default() -> Self {
+        Publishing { published: false, request: None, held: None, requests_made: 0 }
+    }
+}
+
+impl<V> Session<V> {
+    /// `publishVideoStream()`: `track` is the stream's first video track,
+    /// `None` when it has none.
+    pub fn publish(&mut self, now: f64, track: Option<V>) -> Outcome {
+        let Some(track) = track else {
+            let message = "publishVideoStream() needs a MediaStream with a video track";
+            return Outcome::Failed(self.report(ReactorError::new(ErrorCode::InvalidStream, message, now)));
+        };
+        if self.status == Status::Ready {
+            let promise = self.promise();
+            return match self.start_publish(now, track, promise) {
+                Ok(true) => Outcome::Pending(promise),
+                Ok(false) => Outcome::Done,
+                Err(err) => Outcome::Failed(err),
+            };
+        }
+        if self.options.development {
+            let promise = self.promise();
+            // The latest track wins, as a second publish replaces the first.
+            if let Some((_, earlier)) = self.publishing.held.replace((track, promise)) {
+                self.settle(earlier, Ok(()));
+            }
+            return Outcome::Pending(promise);
+        }
+        let message = format!("publishVideoStream() needs status ready, but it is {}", self.status.as_str());
+        Outcome::Failed(self.report(ReactorError::new(ErrorCode::PublishFailed, message, now)))
+    }
+
+    /// Sends `track`; `Ok(true)` when `promise` now waits for the runtime's
+    /// answer, `Ok(false)` when the slot was already ours (a replacement).
+    fn start_publish(&mut self, now: f64, track: V, promise: PromiseId) -> Result<bool, ReactorError> {
+        let Some(input) = self.input_track() else {
+            let message = format!("the model {} takes no video input", self.options.model_name);
+            return Err(self.report(ReactorError::new(ErrorCode::PublishFailed, message, now)));
+        };
+        self.actions.push_back(Action::ReplaceTrack(Some(track)));
+        if self.publishing.published {
+            return Ok(false);
+        }
+        if let Some((_, waiting)) = &mut self.publishing.request {
+            waiting.push(promise);
+            return Ok(true);
+        }
+        self.publishing.requests_made += 1;
+        let request_id = format!("publish-{}", self.publishing.requests_made);
+        let request = ControlMessage::Request {
+            method: ControlMethod::PublishTrack,
+            request_id: request_id.clone(),
+            data: TrackRef { name: input },
+        };
+        self.send(Channel::Control, Outgoing::Control(request));
+        self.set_timer(Timer::Publish, PUBLISH_TIMEOUT_MS);
+        self.publishing.request = Some((request_id, vec![promise]));
+        Ok(true)
+    }
+
+    fn input_track(&self) -> Option<String> {
+        match &self.phase {
+            Phase::Machine(link) => link.plan.send.first().cloned(),
+            _ => None,
+        }
+    }
+
+    /// `unpublishVideoStream()`: stops sending; nothing to do when nothing
+    /// is published.
+    pub fn unpublish(&mut self, now: f64) {
+        let err = ReactorError::new(ErrorCode::PublishFailed, "unpublishVideoStream() was called first", now);
+        if let Some((_, promise)) = self.publishing.held.take() {
+            self.settle(promise, Err(err.clone()));
+        }
+        let in_flight = self.publishing.request.take();
+        if !self.publishing.published && in_flight.is_none() {
+            return;
+        }
+        self.actions.push_back(Action::CancelTimer(Timer::Publish));
+        for promise in in_flight.into_iter().flat_map(|(_, waiting)| waiting) {
+            self.settle(promise, Err(err.clone()));
+        }
+        self.publishing.published = false;
+        self.actions.push_back(Action::ReplaceTrack(None));
+        if let Some(name) = self.input_track() {
+            let notice = ControlMessage::Notification { event: TrackEvent::UnpublishTrack, data: TrackRef { name } };
+            self.send(Channel::Control, Outgoing::Control(notice));
+        }
+    }
+
+    /// The runtime's answer to `publish_track`.
+    pub(super) fn on_control(&mut self, now: f64, message: ControlMessage) {
+        let ControlMessage::Response { request_id, error, .. } = message else { return };
+        let Some((expected, _)) = &self.publishing.request else { return };
+        if *expected != request_id {
+            return;
+        }
+        let Some((_, waiting)) = self.publishing.request.take() else { return };
+        self.actions.push_back(Action::CancelTimer(Timer::Publish));
+        let result = match error {
+            None => {
+                self.publishing.published = true;
+                Ok(())
+            }
+            Some(refusal) => {
+                self.actions.push_back(Action::ReplaceTrack(None));
+                let message = format!("the machine refused the video: {} {}", refusal.code, refusal.message);
+                Err(self.report(ReactorError::new(ErrorCode::PublishFailed, message.trim_end(), now)))
+            }
+        };
+        for promise in waiting {
+            self.settle(promise, result.clone());
+        }
+    }
+
+    pub(super) fn publish_timed_out(&mut self, now: f64) {
+        let Some((_, waiting)) = self.publishing.request.take() else { return };
+        self.actions.push_back(Action::ReplaceTrack(None));
+        let message = "the machine did not answer publish_track in time";
+        let err = self.report(ReactorError::new(ErrorCode::PublishFailed, message, now));
+        for promise in waiting {
+            self.settle(promise, Err(err.clone()));
+        }
+    }
+
+    /// At `ready` (development mode): the held track goes out.
+    pub(super) fn deliver_held_publish(&mut self) {
+        let Some((track, promise)) = self.publishing.held.take() else { return };
+        match self.start_publish(self.now, track, promise) {
+            Ok(true) => {}
+            Ok(false) => self.settle(promise, Ok(())),
+            Err(err) => self.settle(promise, Err(err)),
+        }
+    }
+
+    pub(super) fn drop_publish(&mut self, err: &ReactorError) {
+        if let Some((_, promise)) = self.publishing.held.take() {
+            self.settle(promise, Err(err.clone()));
+        }
+        if let Some((_, waiting)) = self.publishing.request.take() {
+            for promise in waiting {
+                self.settle(promise, Err(err.clone()));
+            }
+        }
+    }
+}
