@@ -24,7 +24,7 @@ export const API_KEY = "dev-key";
 const debug = process.env.E2E_DEBUG === "1";
 
 /** The one place that says how the server under test is started. */
-export function serverCommand(port) {
+export function serverCommand(port, extraArgs = []) {
   if (process.env.E2E_SERVER_CMD) {
     const [cmd, ...args] = process.env.E2E_SERVER_CMD.trim()
       .split(/\s+/)
@@ -35,7 +35,9 @@ export function serverCommand(port) {
   if (!existsSync(bin)) {
     throw new Error(`server binary missing: ${bin} (build it: npm run build)`);
   }
-  return { cmd: bin, args: ["--listen", `127.0.0.1:${port}`, "--machines", "echo=1"] };
+  const args = ["--listen", `127.0.0.1:${port}`, ...extraArgs];
+  if (!extraArgs.includes("--machines")) args.push("--machines", "echo=1");
+  return { cmd: bin, args };
 }
 
 /** Chromium flags for WebRTC on loopback in a namespace that has only `lo`
@@ -87,9 +89,9 @@ export async function waitFor(cond, { timeoutMs = 10_000, intervalMs = 100, what
 }
 
 /** Starts the server on a free port; resolves once it answers HTTP on `/`. */
-export async function startServer({ timeoutMs = 30_000 } = {}) {
+export async function startServer({ timeoutMs = 30_000, args: extraArgs = [] } = {}) {
   const port = await freePort();
-  const { cmd, args } = serverCommand(port);
+  const { cmd, args } = serverCommand(port, extraArgs);
   const log = [];
   const child = spawn(cmd, args, {
     cwd: repoRoot,
@@ -190,8 +192,9 @@ export async function launchBrowser({ args = [] } = {}) {
  * tests/artifacts/<name>.server.log and <name>.console.log.
  *
  * stack = { server, browser, page, baseUrl, console, screenshot(file) }
+ * `serverArgs` are added to the server's command line (default machines: echo=1).
  */
-export async function withStack(name, fn, { path = "/" } = {}) {
+export async function withStack(name, fn, { path = "/", serverArgs = [] } = {}) {
   mkdirSync(artifactsDir, { recursive: true });
   const consoleLog = [];
   let server, browser, page;
@@ -202,7 +205,7 @@ export async function withStack(name, fn, { path = "/" } = {}) {
   const onExit = () => server?.process.kill("SIGKILL");
   process.once("exit", onExit);
   try {
-    server = await startServer();
+    server = await startServer({ args: serverArgs });
     browser = await launchBrowser();
     page = browser.context.pages()[0] ?? (await browser.context.newPage());
     page.on("console", (m) => {
