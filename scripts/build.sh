@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Build everything the demo and the tests need:
-#   pkg/                         the SDK as an ES module + wasm (wasm-pack, release, --target web)
+#   pkg/                         the SDK as an ES module + wasm (wasm-pack, release, --target web),
+#                                made into the npm package @reactor-wasm/sdk by scripts/package.mjs
 #   target/server/reactor-server the reference coordinator + simulated machines
 #
 # Offline: fetch the crates once while online (`cargo fetch`), then run with
@@ -21,7 +22,10 @@ command -v wasm-opt  >/dev/null || die "wasm-opt not found (apt-get install bina
 say "SDK -> pkg/ (wasm-pack build --release --target web; $(wasm-opt --version))"
 wasm-pack build --release --target web --out-dir pkg || die "wasm-pack build"
 
+say "pkg/ -> npm package (scripts/package.mjs: entry index.js, package.json)"
+node scripts/package.mjs pkg || die "scripts/package.mjs"
+
 say "server -> target/server/reactor-server (cargo build --profile server)"
 cargo build -p reactor-server --profile server || die "cargo build -p reactor-server --profile server"
 
-say "done: pkg/reactor_sdk.js, pkg/reactor_sdk_bg.wasm, target/server/reactor-server"
+say "done: pkg/ (@reactor-wasm/sdk: index.js, reactor_sdk.js, reactor_sdk_bg.wasm), target/server/reactor-server"

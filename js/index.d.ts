@@ -1,0 +1,12 @@
+// Types of the package entry (index.js): the Reactor class and every type of
+// the documented API, re-exported from the wasm-bindgen declarations. The
+// low-level init functions are not part of the package's API.
+export { Reactor } from "./reactor_sdk.js";
+export type {
+  ReactorError,
+  ReactorEvents,
+  ReactorOptions,
+  ReactorState,
+  ReactorStatus,
+  ReactorWaitingInfo,
+} from "./reactor_sdk.js";
