@@ -5,7 +5,11 @@
 #   b. build:   scripts/build.sh                  (pkg/ and target/server/reactor-server)
 #   c. browser: wasm-pack test --headless --chrome (in a loopback-only network namespace)
 #   d. e2e:     node --test tests/e2e/             (in a loopback-only network namespace)
-#   e. size:    node bench/size.mjs                (reports; never fails on size)
+#   e. pack:    tests/consumers/prepare.sh         (npm pack pkg/, install the tarball in a Vite and a
+#               webpack 5 app and build them; outside the namespace: npm may need the registry)
+#      consumers: node --test tests/consumers/     (those apps and a plain page in Chromium; in the namespace)
+#      types:   tsc --strict -p tests/consumers/typescript (every API item against the packaged index.d.ts)
+#   f. size:    node bench/size.mjs                (reports; never fails on size)
 # Needs what .ci/run installs. Logs of each step: target/test-logs/.
 # The last line is "N passed, N failed" over every test that reported a count.
 set -euo pipefail
@@ -56,7 +60,7 @@ step() {
   rc=${PIPESTATUS[0]}
   set -e
   count "$log"
-  SUMMARY+=("$(printf '%-8s %-6s (%s passed, %s failed)' "$name" "$([ "$rc" -eq 0 ] && echo ok || echo FAILED)" "$STEP_P" "$STEP_F")")
+  SUMMARY+=("$(printf '%-9s %-6s (%s passed, %s failed)' "$name" "$([ "$rc" -eq 0 ] && echo ok || echo FAILED)" "$STEP_P" "$STEP_F")")
   [ "$rc" -eq 0 ] || die "step '$name' exited with $rc (full log: $LOGDIR/$name.log)"
 }
 
@@ -93,6 +97,9 @@ step native in_netns env CARGO_NET_OFFLINE=true cargo test --workspace
 step build bash scripts/build.sh
 step browser in_netns env CARGO_NET_OFFLINE=true wasm-pack test --headless --chrome
 step e2e in_netns node --test --test-reporter=spec --test-timeout=300000 tests/e2e/
+step pack bash tests/consumers/prepare.sh
+step consumers in_netns node --test --test-reporter=spec --test-timeout=300000 tests/consumers/
+step types node_modules/.bin/tsc -p tests/consumers/typescript/tsconfig.json --strict
 step size node bench/size.mjs
 
 finish
