@@ -1,79 +1,212 @@
 // The demo page: every part of the documented Reactor API, driven by hand.
 // It never connects by itself (tests share its page and its machines).
-import init, { Reactor } from "/pkg/reactor_sdk.js";
-
-await init();
+//
+// It imports the package entry exactly as an app does (the reference server
+// serves pkg/ at /pkg/): no init() call, the entry instantiates the wasm.
+import { Reactor } from "/pkg/index.js";
 
 const $ = (id) => document.getElementById(id);
-let reactor = null;
-let camera = null;
+const params = new URLSearchParams(location.search);
+// The reference server serves this page and is the coordinator; ?coordinator= points elsewhere.
+const coordinatorUrl = params.get("coordinator") ?? location.origin;
+
+/** Commands each simulated model understands (PROTOCOL.md, section 5). */
+const PRESETS = {
+  echo: [
+    { type: "set_brightness", data: { brightness: 0.5 } },
+    { type: "set_brightness", data: { brightness: 0 } },
+    { type: "set_invert", data: { invert: true } },
+    { type: "set_invert", data: { invert: false } },
+    { type: "hello", data: { n: 1 } },
+  ],
+  generator: [
+    { type: "set_color", data: { color: "#00ff00" } },
+    { type: "set_speed", data: { speed: 3 } },
+    { type: "set_prompt", data: { prompt: "a cat on a skateboard" } },
+  ],
+};
+
+let reactor = null; // the current Reactor; a new one per Connect (the form's options may change)
+let camera = null; // the webcam MediaStream while the toggle is on
+let published = false;
+
+// ---- the page's pieces ----------------------------------------------------------
 
 function log(kind, text) {
   const li = document.createElement("li");
   li.className = kind;
   li.textContent = `${new Date().toLocaleTimeString()} ${text}`;
   $("log").prepend(li);
+  while ($("log").children.length > 200) $("log").lastChild.remove();
+}
+
+function showError(e) {
+  if (!e) {
+    $("error").hidden = true;
+    return;
+  }
+  $("error-code").textContent = e.code ?? "ERROR";
+  const meta = [e.component, e.recoverable === true ? "recoverable" : e.recoverable === false ? "not recoverable" : null];
+  if (e.retryAfter != null) meta.push(`retry after ${e.retryAfter} s`);
+  $("error-meta").textContent = meta.filter(Boolean).join(", ");
+  $("error-message").textContent = e.message ?? String(e);
+  $("error").hidden = false;
 }
 
 function showStatus(status) {
   $("status").textContent = status;
   $("status").dataset.status = status;
-  $("camera").disabled = status !== "ready";
+  $("connect").disabled = status !== "disconnected";
+  $("disconnect").disabled = status === "disconnected";
   if (status !== "waiting") $("queue").textContent = "";
+  if (status === "ready") showError(null);
 }
+
+function showWaiting(info) {
+  if (!info || info.position == null) {
+    $("queue").textContent = "waiting for a machine…";
+    return;
+  }
+  const wait = info.estimatedWait != null ? `, about ${Math.round(info.estimatedWait)} s` : "";
+  $("queue").textContent = `#${info.position} in line${wait}`;
+}
+
+function showTrack(track) {
+  $("video").srcObject = track ? new MediaStream([track]) : null;
+  $("no-video").hidden = !!track;
+  if (!track) {
+    $("fps").textContent = "– fps";
+    $("size").textContent = "";
+  }
+}
+
+// Resolution and decoded-frame count of the model's video, per painted frame.
+let frames = 0;
+function onFrame(_now, meta) {
+  frames += 1;
+  $("size").textContent = `${meta.width}×${meta.height}`;
+  $("video").dataset.frames = String(frames);
+  $("video").requestVideoFrameCallback(onFrame);
+}
+$("video").requestVideoFrameCallback?.(onFrame);
+
+function showPresets() {
+  const box = $("presets");
+  box.replaceChildren();
+  for (const p of PRESETS[$("model").value] ?? []) {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.textContent = `${p.type} ${JSON.stringify(Object.values(p.data)[0])}`;
+    b.onclick = () => ($("message").value = JSON.stringify(p));
+    box.append(b);
+  }
+  $("message").value = JSON.stringify((PRESETS[$("model").value] ?? [{}])[0]);
+}
+
+// ---- the Reactor ------------------------------------------------------------------
 
 function create() {
   const r = new Reactor({
     modelName: $("model").value,
     insecureApiKey: $("key").value,
     queueing: $("queueing").checked,
-    coordinatorUrl: location.origin,
+    development: $("development").checked,
+    coordinatorUrl,
   });
-  r.on("statusChanged", showStatus);
-  r.on("waitingInfoChanged", (info) => {
-    const wait = info.estimatedWait != null ? `, about ${Math.round(info.estimatedWait)} s` : "";
-    $("queue").textContent = info.position != null ? `#${info.position} in line${wait}` : "";
+  r.on("statusChanged", (status) => {
+    if (r !== reactor) return; // a previous Reactor winding down
+    showStatus(status);
+    log("status", `status: ${status}`);
+    if (status === "ready" && camera && !published) publish();
+    if (status === "disconnected") published = false;
   });
-  r.on("newMessage", (m) => log("in", `← ${JSON.stringify(m)}`));
-  r.on("error", (e) => log("err", `${e.code}: ${e.message}`));
-  r.on("fps", (fps) => ($("fps").textContent = `${fps.toFixed(0)} fps`));
-  r.on("streamChanged", (track) => {
-    $("video").srcObject = track ? new MediaStream([track]) : null;
+  r.on("waitingInfoChanged", (info) => r === reactor && showWaiting(info));
+  r.on("newMessage", (m) => {
+    if (r !== reactor) return;
+    if (m?.type === "progress") {
+      $("progress").textContent = `progress: ${JSON.stringify(m.data)}`; // once a second: one line, not the console
+      return;
+    }
+    log("in", `← ${JSON.stringify(m)}`);
   });
+  r.on("error", (e) => {
+    if (r !== reactor) return;
+    showError(e);
+    log("err", `${e.code}: ${e.message}`);
+  });
+  r.on("fps", (fps) => r === reactor && ($("fps").textContent = `${fps.toFixed(0)} fps`));
+  r.on("streamChanged", (track) => r === reactor && showTrack(track));
   return r;
 }
 
+async function publish() {
+  try {
+    await reactor.publishVideoStream(camera);
+    published = true;
+    log("out", "→ camera published");
+  } catch (e) {
+    showError(e);
+    log("err", `publish: ${e.code ?? ""} ${e.message}`);
+  }
+}
+
 $("connect").onclick = async () => {
-  await reactor?.disconnect();
+  showError(null);
+  const previous = reactor;
   reactor = create();
+  await previous?.disconnect();
   try {
     await reactor.connect();
   } catch (e) {
-    log("err", `connect failed: ${e.code ?? ""} ${e.message}`);
+    // The `error` event already showed it; connect()'s rejection carries the same fields.
+    if (e?.code !== reactor.getLastError()?.code) {
+      showError(e);
+      log("err", `connect: ${e?.code ?? ""} ${e?.message ?? e}`);
+    }
   }
 };
 
 $("disconnect").onclick = async () => {
   await reactor?.disconnect();
-  camera?.getTracks().forEach((t) => t.stop());
-  camera = null;
+  log("status", "disconnected by the user");
 };
 
 $("camera").onclick = async () => {
-  if (!reactor?.publishVideoStream) return log("err", "this build cannot publish video yet");
-  try {
-    if (camera) {
-      await reactor.unpublishVideoStream();
-      camera.getTracks().forEach((t) => t.stop());
-      camera = null;
-      $("camera").textContent = "Publish camera";
-    } else {
-      camera = await navigator.mediaDevices.getUserMedia({ video: true });
-      await reactor.publishVideoStream(camera);
-      $("camera").textContent = "Stop camera";
+  if (camera) {
+    const r = reactor;
+    camera.getTracks().forEach((t) => t.stop());
+    camera = null;
+    $("preview").srcObject = null;
+    $("preview").hidden = true;
+    $("camera").textContent = "Publish camera";
+    $("camera").setAttribute("aria-pressed", "false");
+    if (published && r) {
+      published = false;
+      try {
+        await r.unpublishVideoStream();
+        log("out", "→ camera unpublished");
+      } catch (e) {
+        showError(e);
+        log("err", `unpublish: ${e.code ?? ""} ${e.message}`);
+      }
     }
+    return;
+  }
+  try {
+    camera = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 } });
   } catch (e) {
-    log("err", `camera: ${e.code ?? ""} ${e.message}`);
+    showError({ code: e.name, component: "camera", message: e.message });
+    return;
+  }
+  $("preview").srcObject = camera;
+  $("preview").hidden = false;
+  $("camera").textContent = "Stop camera";
+  $("camera").setAttribute("aria-pressed", "true");
+  const status = reactor?.getStatus();
+  if (status === "ready" || (reactor && status !== "disconnected" && $("development").checked)) {
+    await publish();
+  } else {
+    log("status", "camera on: it is published once the status is ready");
   }
 };
 
@@ -83,12 +216,26 @@ $("send").onsubmit = async (event) => {
   try {
     message = JSON.parse($("message").value);
   } catch (e) {
-    return log("err", `not JSON: ${e.message}`);
+    showError({ code: "NOT_JSON", component: "this page", message: `the message box does not hold JSON: ${e.message}` });
+    return;
+  }
+  if (!reactor) {
+    showError({ code: "NOT_CONNECTED", component: "this page", message: "press Connect first" });
+    return;
   }
   try {
-    await reactor?.sendMessage(message);
+    await reactor.sendMessage(message);
     log("out", `→ ${JSON.stringify(message)}`);
   } catch (e) {
-    log("err", `${e.code}: ${e.message}`);
+    showError(e);
+    log("err", `send: ${e.code ?? ""} ${e.message}`);
   }
 };
+
+$("error-dismiss").onclick = () => showError(null);
+$("model").onchange = showPresets;
+
+showPresets();
+showStatus("disconnected");
+$("camera").disabled = false;
+$("sdk").textContent = `SDK ready · coordinator ${coordinatorUrl}`;

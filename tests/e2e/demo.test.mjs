@@ -1,0 +1,188 @@
+// The demo page (www/), driven as a person would: pick a model, click
+// Connect, publish the fake camera, send a command from the message console,
+// click Disconnect; also a refused key and the generator model. Everything is
+// read back from what the page shows. Screenshots in tests/artifacts/:
+//   demo-echo.png       the echoed camera video, fps and the console with the replies
+//   demo-generator.png  the generator's video and its progress line
+//   demo-error.png      a refused API key, shown with its code
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { waitFor, withStack } from "./harness.mjs";
+
+const SERVER_ARGS = ["--machines", "echo=1,generator=1"];
+const CONNECT_TIMEOUT_MS = 30_000;
+const VIDEO_TIMEOUT_MS = 20_000;
+const REPLY_TIMEOUT_MS = 10_000;
+
+/** Waits until the page has loaded the SDK (the module ran: Connect is enabled). */
+async function pageReady(page) {
+  await page.waitForFunction(() => document.getElementById("sdk").textContent.startsWith("SDK ready"), null, { timeout: 20_000 });
+  assert.equal(await page.isEnabled("#connect"), true, "Connect is enabled once the SDK is loaded");
+}
+
+const badge = (page) => page.textContent("#status");
+
+async function waitForBadge(page, status, timeout) {
+  await page.waitForFunction((s) => document.getElementById("status").textContent === s, status, { timeout }).catch(async (e) => {
+    throw new Error(
+      `status badge never showed "${status}" (shows "${await badge(page)}"); console: ${JSON.stringify(await consoleLines(page))}; ` +
+        `error banner: ${await page.textContent("#error")}`,
+      { cause: e },
+    );
+  });
+}
+
+const consoleLines = (page) => page.$$eval("#log li", (lis) => lis.map((li) => ({ kind: li.className, text: li.textContent })));
+
+/** Waits for an incoming console line whose JSON payload satisfies `pred`. */
+async function waitForReply(page, pred, what) {
+  return waitFor(
+    async () => {
+      for (const line of await consoleLines(page)) {
+        if (line.kind !== "in") continue;
+        const json = line.text.slice(line.text.indexOf("← ") + 2);
+        try {
+          const m = JSON.parse(json);
+          if (pred(m)) return m;
+        } catch {
+          /* not a JSON line */
+        }
+      }
+      return null;
+    },
+    { timeoutMs: REPLY_TIMEOUT_MS, what: `${what} in the message console` },
+  );
+}
+
+/** Painted frames of the model's video so far (the page counts them with requestVideoFrameCallback). */
+const paintedFrames = (page) => page.$eval("#video", (v) => Number(v.dataset.frames ?? 0));
+
+/** Waits until the model's video is playing: a size, and `n` more painted frames. */
+async function waitForVideo(page, n = 15) {
+  const start = await paintedFrames(page);
+  await waitFor(
+    async () => {
+      const { w, h, frames } = await page.$eval("#video", (v) => ({ w: v.videoWidth, h: v.videoHeight, frames: Number(v.dataset.frames ?? 0) }));
+      return w > 0 && h > 0 && frames >= start + n;
+    },
+    { timeoutMs: VIDEO_TIMEOUT_MS, what: `the model's video to paint ${n} frames` },
+  );
+  return page.$eval("#video", (v) => ({ width: v.videoWidth, height: v.videoHeight }));
+}
+
+/** Mean luma (0..255) of the model's current video frame. */
+const meanLuma = (page) =>
+  page.$eval("#video", (v) => {
+    const c = document.createElement("canvas");
+    c.width = 64;
+    c.height = 48;
+    const g = c.getContext("2d", { willReadFrequently: true });
+    g.drawImage(v, 0, 0, c.width, c.height);
+    const d = g.getImageData(0, 0, c.width, c.height).data;
+    let sum = 0;
+    for (let i = 0; i < d.length; i += 4) sum += 0.299 * d[i] + 0.587 * d[i + 1] + 0.114 * d[i + 2];
+    return sum / (d.length / 4);
+  });
+
+test("demo: echo model: Connect, publish the camera, send a command, Disconnect", { timeout: 180_000 }, async () => {
+  await withStack(
+    "demo-echo",
+    async ({ page, screenshot }) => {
+      await pageReady(page);
+      // It never connects by itself.
+      assert.equal(await badge(page), "disconnected");
+      const requested = await page.evaluate(() => performance.getEntriesByType("resource").map((e) => new URL(e.name).pathname));
+      assert.ok(!requested.includes("/tokens"), `no token requested before Connect: ${requested.join(", ")}`);
+
+      // Connect (model echo is preselected).
+      assert.equal(await page.inputValue("#model"), "echo");
+      await page.click("#connect");
+      await waitForBadge(page, "ready", CONNECT_TIMEOUT_MS);
+      assert.equal(await page.isEnabled("#connect"), false, "Connect is disabled while connected");
+      assert.equal(await page.isEnabled("#disconnect"), true);
+      assert.ok(await page.isHidden("#error"), `no error shown: ${await page.textContent("#error")}`);
+
+      // Publish the fake camera: the echo model's video starts.
+      await page.click("#camera");
+      await page.waitForSelector('#camera[aria-pressed="true"]', { timeout: 10_000 }); // getUserMedia granted
+      assert.equal(await page.textContent("#camera"), "Stop camera");
+      const size = await waitForVideo(page);
+      assert.ok(size.width > 0 && size.height > 0, `video size ${JSON.stringify(size)}`);
+      await page.waitForFunction(() => /^[1-9]\d* fps$/.test(document.getElementById("fps").textContent), null, { timeout: 10_000 });
+      const before = await meanLuma(page);
+
+      // Send a command from the console: the model confirms it, echoes it, and the video brightens.
+      const command = { type: "set_brightness", data: { brightness: 0.5 } };
+      await page.fill("#message", JSON.stringify(command));
+      await page.click("#send-button");
+      const confirmed = await waitForReply(page, (m) => m?.type === "brightness_set", "brightness_set");
+      assert.deepEqual(confirmed, { type: "brightness_set", data: { brightness: 0.5 } });
+      const echoed = await waitForReply(page, (m) => m?.type === "echo", "the echo of the command");
+      assert.deepEqual(echoed, { type: "echo", data: command });
+      const lines = await consoleLines(page);
+      assert.ok(lines.some((l) => l.kind === "out" && l.text.includes(`→ ${JSON.stringify(command)}`)), "the sent line is in the console");
+      await waitFor(async () => (await meanLuma(page)) > before + 40, {
+        timeoutMs: VIDEO_TIMEOUT_MS,
+        what: `the video to brighten (mean luma before the command ${before.toFixed(0)})`,
+      });
+      await waitForVideo(page, 5);
+      await screenshot("demo-echo.png");
+
+      // Disconnect: badge back to disconnected, the video is removed (streamChanged(null)).
+      await page.click("#disconnect");
+      await waitForBadge(page, "disconnected", 10_000);
+      await page.waitForFunction(() => document.getElementById("video").srcObject === null, null, { timeout: 10_000 });
+      assert.equal(await page.isVisible("#no-video"), true, "the placeholder is back");
+      assert.equal(await page.textContent("#fps"), "– fps");
+      assert.equal(await page.isEnabled("#connect"), true, "Connect is enabled again");
+      assert.ok(await page.isHidden("#error"), `no error shown: ${await page.textContent("#error")}`);
+    },
+    { serverArgs: SERVER_ARGS },
+  );
+});
+
+test("demo: generator model: video and progress with no camera", { timeout: 120_000 }, async () => {
+  await withStack(
+    "demo-generator",
+    async ({ page, screenshot }) => {
+      await pageReady(page);
+      await page.selectOption("#model", "generator");
+      // The presets follow the model.
+      assert.match(await page.textContent("#presets"), /set_color/);
+      await page.click("#connect");
+      await waitForBadge(page, "ready", CONNECT_TIMEOUT_MS);
+      const size = await waitForVideo(page);
+      assert.deepEqual(size, { width: 320, height: 240 }, "the generator renders 320×240");
+      await page.waitForFunction(() => /^[1-9]\d* fps$/.test(document.getElementById("fps").textContent), null, { timeout: 10_000 });
+      assert.equal(await page.isHidden("#preview"), true, "no camera preview: the camera is off");
+      await page.waitForFunction(() => /progress: \{"frame":[1-9]/.test(document.getElementById("progress").textContent), null, { timeout: 10_000 });
+      await page.click("#presets button"); // set_color
+      await page.click("#send-button");
+      await waitForReply(page, (m) => m?.type === "color_set", "color_set");
+      await screenshot("demo-generator.png");
+      await page.click("#disconnect");
+      await waitForBadge(page, "disconnected", 10_000);
+    },
+    { serverArgs: SERVER_ARGS },
+  );
+});
+
+test("demo: a refused API key is shown with its code", { timeout: 60_000 }, async () => {
+  await withStack(
+    "demo-error",
+    async ({ page, screenshot }) => {
+      await pageReady(page);
+      await page.fill("#key", "not-a-key");
+      await page.click("#connect");
+      await page.waitForSelector("#error:not([hidden])", { timeout: 10_000 });
+      assert.equal(await page.textContent("#error-code"), "AUTHENTICATION_FAILED");
+      assert.match(await page.textContent("#error-meta"), /coordinator, not recoverable/);
+      assert.equal(await badge(page), "disconnected");
+      assert.equal(await page.isEnabled("#connect"), true, "Connect can be pressed again");
+      const lines = await consoleLines(page);
+      assert.ok(lines.some((l) => l.kind === "err" && l.text.includes("AUTHENTICATION_FAILED")), "the console has the error line");
+      await screenshot("demo-error.png");
+    },
+    { serverArgs: SERVER_ARGS },
+  );
+});
