@@ -202,3 +202,27 @@ test("local mode: straight to one machine; an unreachable one fails with GPU_CON
     assert.equal(result.dead.component, "gpu");
   });
 });
+
+test("development mode: messages and the camera sent before ready go out once ready", { timeout: 60_000 }, async () => {
+  await withStack("api-development", async ({ page, baseUrl }) => {
+    const result = await inPage(page, async (opts) => {
+      const d = make({ ...opts, development: true }, "d");
+      const early = outcome(d.sendMessage({ type: "early", data: 1 }));
+      const connecting = d.connect();
+      const second = outcome(d.sendMessage({ type: "early", data: 2 }));
+      const camera = outcome(d.publishVideoStream(await navigator.mediaDevices.getUserMedia({ video: true })));
+      const statusWhenSent = d.getStatus();
+      await connecting;
+      return { statusWhenSent, sent: [await early, await second], camera: await camera };
+    }, options(baseUrl));
+    assert.notEqual(result.statusWhenSent, "ready", "sent before ready");
+    assert.deepEqual(result.sent, ["resolved", "resolved"]);
+    assert.equal(result.camera, "resolved");
+    await waitFor(() => page.evaluate(() => dRec.messages.filter((m) => m.type === "echo").length >= 2), { what: "both echoes" });
+    const order = await page.evaluate(() => dRec.messages.filter((m) => m.type === "echo").map((m) => m.data.data));
+    assert.deepEqual(order, [1, 2], "held messages keep their order");
+    const frames = await page.evaluate(() => countFrames(dRec.track, 1500));
+    assert.ok(frames >= 10, `the held camera was published: ${frames} frames back`);
+    await page.evaluate(() => d.disconnect());
+  });
+});
