@@ -10,3 +10,7 @@ mod api;
 
 #[cfg(target_arch = "wasm32")]
 pub use api::Reactor;
+
+#[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();

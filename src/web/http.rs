@@ -1,47 +1,56 @@
-//! HTTP requests the core asks for, over gloo-net's fetch.
+//! HTTP requests the core asks for, over the browser's `fetch`.
 
-use gloo_net::http::{Request, RequestBuilder};
+use js_sys::Promise;
 use reactor_protocol::coordinator::API_KEY_HEADER;
+use reactor_protocol::json::ToJson;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Headers, RequestInit, Response};
 
 use crate::core::{Body, HttpRequest, HttpResult, Method, Reply, ReplyKind};
 
-use super::json::{from_text, to_json};
+use super::json::{describe, from_text};
+
+#[wasm_bindgen]
+extern "C" {
+    /// The global `fetch`, in a window or a worker alike.
+    #[wasm_bindgen(js_name = fetch)]
+    fn fetch(url: &str, init: &RequestInit) -> Promise;
+}
 
 pub async fn send(request: HttpRequest) -> HttpResult {
-    let builder = match request.method {
-        Method::Get => Request::get(&request.url),
-        Method::Post => Request::post(&request.url),
-    };
-    match with_body(with_headers(builder, &request), &request.body) {
-        Ok(built) => match built.send().await {
-            Ok(response) => {
-                let status = response.status();
-                let text = response.text().await.unwrap_or_default();
-                HttpResult::Answered { status, reply: decode(request.purpose.reply_kind(status), &text) }
-            }
-            Err(e) => HttpResult::Failed(e.to_string()),
-        },
-        Err(e) => HttpResult::Failed(e.to_string()),
+    match exchange(&request).await {
+        Ok((status, text)) => HttpResult::Answered { status, reply: decode(request.purpose.reply_kind(status), &text) },
+        Err(e) => HttpResult::Failed(describe(&e)),
     }
 }
 
-fn with_headers(mut builder: RequestBuilder, request: &HttpRequest) -> RequestBuilder {
+async fn exchange(request: &HttpRequest) -> Result<(u16, String), JsValue> {
+    let init = RequestInit::new();
+    init.set_method(match request.method {
+        Method::Get => "GET",
+        Method::Post => "POST",
+    });
+    let headers = Headers::new()?;
     if let Some(key) = &request.api_key {
-        builder = builder.header(API_KEY_HEADER, key);
+        headers.set(API_KEY_HEADER, key)?;
     }
     if let Some(token) = &request.bearer {
-        builder = builder.header("Authorization", &format!("Bearer {token}"));
+        headers.set("Authorization", &format!("Bearer {token}"))?;
     }
-    builder
-}
-
-fn with_body(builder: RequestBuilder, body: &Body) -> Result<Request, gloo_net::Error> {
-    let json = match body {
-        Body::Empty => return builder.build(),
-        Body::Offer(offer) => to_json(offer),
-        Body::Candidates(candidates) => to_json(candidates),
+    let body = match &request.body {
+        Body::Empty => None,
+        Body::Offer(offer) => Some(offer.to_json()),
+        Body::Candidates(candidates) => Some(candidates.to_json()),
     };
-    builder.header("Content-Type", "application/json").body(json)
+    if let Some(body) = body {
+        headers.set("Content-Type", "application/json")?;
+        init.set_body(&JsValue::from_str(&body));
+    }
+    init.set_headers(&headers);
+    let response: Response = JsFuture::from(fetch(&request.url, &init)).await?.unchecked_into();
+    let text = JsFuture::from(response.text()?).await?.as_string().unwrap_or_default();
+    Ok((response.status(), text))
 }
 
 fn decode(kind: ReplyKind, text: &str) -> Reply {

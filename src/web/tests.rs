@@ -88,9 +88,7 @@ impl Feed for Recorder {
 }
 
 async fn next_tick(ms: i32) {
-    let promise = js_sys::Promise::new(&mut |resolve, _| {
-        web_sys::window().unwrap().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms).unwrap();
-    });
+    let promise: js_sys::Promise = js(&format!("new Promise((resolve) => setTimeout(resolve, {ms}))")).unchecked_into();
     wasm_bindgen_futures::JsFuture::from(promise).await.unwrap();
 }
 
