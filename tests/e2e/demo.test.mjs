@@ -7,7 +7,8 @@
 //   demo-error.png      a refused API key, shown with its code
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { waitFor, withStack } from "./harness.mjs";
+import { join } from "node:path";
+import { artifactsDir, waitFor, withStack } from "./harness.mjs";
 
 const SERVER_ARGS = ["--machines", "echo=1,generator=1"];
 const CONNECT_TIMEOUT_MS = 30_000;
@@ -126,7 +127,9 @@ test("demo: echo model: Connect, publish the camera, send a command, Disconnect"
         what: `the video to brighten (mean luma before the command ${before.toFixed(0)})`,
       });
       await waitForVideo(page, 5);
-      await screenshot("demo-echo.png");
+      // Clipped to the page's content (docs/demo.png is a copy of this one).
+      const height = await page.evaluate(() => Math.ceil(document.querySelector("main").getBoundingClientRect().bottom));
+      await page.screenshot({ path: join(artifactsDir, "demo-echo.png"), clip: { x: 0, y: 0, width: 1024, height } });
 
       // Disconnect: badge back to disconnected, the video is removed (streamChanged(null)).
       await page.click("#disconnect");
