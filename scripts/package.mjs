@@ -76,8 +76,17 @@ for (const n of genJs) if (n && !INIT_ONLY.has(n) && !entryJs.has(n)) problems.p
 for (const n of entryJs) if (!entryDts.has(n)) problems.push(`js/index.js exports ${n} but js/index.d.ts does not declare it`);
 if (problems.length) die(`the entry is out of step with the generated module:\n  ${problems.join("\n  ")}`);
 
-// ---- package.json -------------------------------------------------------------
 const cargo = cargoPackage();
+
+// ---- README.md: the repository's, with its relative links made absolute --------
+// (on a registry's page, `docs/demo.png` or `PROTOCOL.md` would lead nowhere)
+const readme = readFileSync(join(root, "README.md"), "utf8").replace(
+  /(!?)\[([^\]]*)\]\((?![a-z]+:|#)([^)\s]+)\)/g,
+  (_, bang, text, path) => `${bang}[${text}](${cargo.repository}/${bang ? "raw" : "blob"}/HEAD/${path.replace(/^\.\//, "")})`,
+);
+writeFileSync(join(pkgDir, "README.md"), readme);
+
+// ---- package.json -------------------------------------------------------------
 const snippets = existsSync(join(pkgDir, "snippets")) && readdirSync(join(pkgDir, "snippets")).length > 0;
 const manifest = {
   name: PACKAGE_NAME,
