@@ -1,10 +1,12 @@
 // The demo page (www/), driven as a person would: pick a model, click
 // Connect, publish the fake camera, send a command from the message console,
-// click Disconnect; also a refused key and the generator model. Everything is
+// click Disconnect; also a refused key, the generator model and a second
+// visitor waiting in line. Everything is
 // read back from what the page shows. Screenshots in tests/artifacts/:
 //   demo-echo.png       the echoed camera video, fps and the console with the replies
 //   demo-generator.png  the generator's video and its progress line
 //   demo-error.png      a refused API key, shown with its code
+//   demo-queue.png      the second visitor's page: "waiting", its place in line and the estimated wait
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -185,6 +187,40 @@ test("demo: a refused API key is shown with its code", { timeout: 60_000 }, asyn
       const lines = await consoleLines(page);
       assert.ok(lines.some((l) => l.kind === "err" && l.text.includes("AUTHENTICATION_FAILED")), "the console has the error line");
       await screenshot("demo-error.png");
+    },
+    { serverArgs: SERVER_ARGS },
+  );
+});
+
+test("demo: a second visitor waits in line, with the position shown, until the first leaves", { timeout: 120_000 }, async () => {
+  await withStack(
+    "demo-queue",
+    async ({ page, browser, baseUrl }) => {
+      const second = await browser.context.newPage();
+      try {
+        await second.goto(`${baseUrl}/`, { waitUntil: "load" });
+        await pageReady(page);
+        await pageReady(second);
+        await page.click("#connect");
+        await waitForBadge(page, "ready", CONNECT_TIMEOUT_MS);
+
+        // The only echo machine is taken: the second page queues.
+        await second.click("#connect");
+        await waitForBadge(second, "waiting", CONNECT_TIMEOUT_MS);
+        await second.waitForFunction(() => /^#1 in line/.test(document.getElementById("queue").textContent), null, { timeout: 10_000 });
+        const queueText = await second.textContent("#queue");
+        await second.screenshot({ path: join(artifactsDir, "demo-queue.png") });
+
+        // The first leaves; the second gets the machine and the queue line clears.
+        await page.click("#disconnect");
+        await waitForBadge(page, "disconnected", 10_000);
+        await waitForBadge(second, "ready", CONNECT_TIMEOUT_MS);
+        assert.equal(await second.textContent("#queue"), "", `the queue line clears once ready (was "${queueText}")`);
+        await second.click("#disconnect");
+        await waitForBadge(second, "disconnected", 10_000);
+      } finally {
+        await second.close().catch(() => {});
+      }
     },
     { serverArgs: SERVER_ARGS },
   );
