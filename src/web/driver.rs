@@ -9,7 +9,6 @@ use std::rc::{Rc, Weak};
 use js_sys::{Function, JsString, Object, Promise, Reflect};
 use reactor_protocol::runtime::{Envelope, Scope};
 use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::spawn_local;
 
 use crate::core::{Action, Event, Input, Options, Outcome, Outgoing, PromiseId, ReactorError, Session, Status, WaitingInfo};
 
@@ -18,7 +17,7 @@ use super::errors::error_object;
 use super::json::to_json;
 use super::listeners::{call_all, EventName, Listeners};
 use super::peer::Peer;
-use super::sink::{Feed, Sink};
+use super::sink::{spawn, Feed, Sink};
 use super::socket::Socket;
 use super::{http, json};
 
@@ -148,15 +147,11 @@ impl Driver {
         let sink = conn.sink.clone();
         let failure = match action {
             Action::Http(request) => {
-                let sink = sink.clone();
-                spawn_local(async move {
-                    let purpose = request.purpose;
-                    let result = http::send(request).await;
-                    sink.push(Input::Http { purpose, result });
-                });
+                let purpose = request.purpose;
+                spawn(&sink, Box::pin(async move { Some(Input::Http { purpose, result: http::send(request).await }) }));
                 None
             }
-            Action::OpenSocket { url } => match Socket::open(&url, sink.clone()) {
+            Action::OpenSocket { url } => match Socket::open(&url, &sink) {
                 Ok(socket) => {
                     conn.socket = Some(socket);
                     None
@@ -177,7 +172,7 @@ impl Driver {
                 conn.cancel_timer(timer);
                 None
             }
-            Action::CreatePeer(plan) => match Peer::create(&plan, sink.clone()) {
+            Action::CreatePeer(plan) => match Peer::create(&plan, &sink) {
                 Ok(peer) => {
                     conn.peer = Some(peer);
                     None
@@ -186,19 +181,19 @@ impl Driver {
             },
             Action::SetRemoteAnswer(sdp) => {
                 if let Some(peer) = &conn.peer {
-                    peer.set_answer(sdp, sink.clone());
+                    peer.set_answer(sdp, &sink);
                 }
                 None
             }
             Action::ReplaceTrack(track) => {
                 if let Some(peer) = &conn.peer {
-                    peer.replace_track(track);
+                    peer.replace_track(track, &sink);
                 }
                 None
             }
             Action::ReadStats => {
                 if let Some(peer) = &conn.peer {
-                    peer.read_stats(sink.clone());
+                    peer.read_stats(&sink);
                 }
                 None
             }

@@ -7,9 +7,9 @@ use js_sys::{Array, JsString, Object, Reflect};
 use reactor_protocol::coordinator::IceServer;
 use reactor_protocol::runtime::{IceCandidate, Scope, CONTROL_CHANNEL, DATA_CHANNEL};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::{spawn_local, JsFuture};
+use wasm_bindgen_futures::JsFuture;
 use web_sys::{
-    MediaStreamTrack, MessageEvent, RtcConfiguration, RtcRtpReceiver, RtcRtpSender, RtcDataChannel, RtcPeerConnection, RtcPeerConnectionIceEvent,
+    Event, MediaStreamTrack, MessageEvent, RtcConfiguration, RtcRtpReceiver, RtcRtpSender, RtcDataChannel, RtcPeerConnection, RtcPeerConnectionIceEvent,
     RtcPeerConnectionState, RtcRtpTransceiver, RtcRtpTransceiverDirection, RtcRtpTransceiverInit, RtcSdpType,
     RtcSessionDescriptionInit, RtcTrackEvent,
 };
@@ -17,7 +17,7 @@ use web_sys::{
 use crate::core::{Channel, Input, PeerPlan, PeerState};
 
 use super::json::{describe, from_text, parse};
-use super::sink::Sink;
+use super::sink::{listen, spawn, Sink};
 
 #[wasm_bindgen]
 extern "C" {
@@ -42,7 +42,7 @@ pub struct Peer {
 impl Peer {
     /// Builds the connection as planned and starts the offer; the offer
     /// and everything after arrive at `sink`.
-    pub fn create(plan: &PeerPlan, sink: Sink) -> Result<Peer, JsValue> {
+    pub fn create(plan: &PeerPlan, sink: &Sink) -> Result<Peer, JsValue> {
         let config = RtcConfiguration::new();
         config.set_ice_servers(&ice_servers(&plan.ice_servers));
         let pc = RtcPeerConnection::new_with_configuration(&config)?;
@@ -61,69 +61,67 @@ impl Peer {
         let data = pc.create_data_channel(DATA_CHANNEL);
         let control = pc.create_data_channel(CONTROL_CHANNEL);
         let listeners = vec![
-            on_candidate(&pc, sink.clone()),
-            on_state(&pc, sink.clone()),
-            on_track(&pc, sink.clone()),
-            EventListener::new(&data, "open", opened(&sink, Channel::Data)),
-            EventListener::new(&data, "close", closed(&sink, Channel::Data)),
-            EventListener::new(&data, "message", on_data(sink.clone())),
-            EventListener::new(&control, "open", opened(&sink, Channel::Control)),
-            EventListener::new(&control, "close", closed(&sink, Channel::Control)),
-            EventListener::new(&control, "message", on_control(sink.clone())),
+            listen(&pc, "icecandidate", sink, candidate),
+            listen(&pc, "connectionstatechange", sink, state),
+            listen(&pc, "track", sink, track),
+            listen(&data, "open", sink, |_| Some(Input::ChannelOpen(Channel::Data))),
+            listen(&data, "close", sink, |_| Some(Input::ChannelClosed(Channel::Data))),
+            listen(&data, "message", sink, data_message),
+            listen(&control, "open", sink, |_| Some(Input::ChannelOpen(Channel::Control))),
+            listen(&control, "close", sink, |_| Some(Input::ChannelClosed(Channel::Control))),
+            listen(&control, "message", sink, control_message),
         ];
         let input = plan.send.first().map(|_| transceivers[0].sender());
         let output = plan.receive.first().map(|_| transceivers[plan.send.len()].receiver());
-        spawn_local(offer(pc.clone(), transceivers, sink));
+        spawn(sink, Box::pin(offer(pc.clone(), transceivers)));
         Ok(Peer { pc, data, control, input, output, _listeners: listeners })
     }
 
-    pub fn set_answer(&self, sdp: String, sink: Sink) {
+    pub fn set_answer(&self, sdp: String, sink: &Sink) {
         let pc = self.pc.clone();
-        spawn_local(async move {
-            let answer = RtcSessionDescriptionInit::new(RtcSdpType::Answer);
-            answer.set_sdp(&sdp);
-            match JsFuture::from(pc.set_remote_description(&answer)).await {
-                Ok(_) => {
-                    if let Some(size) = max_message_size(&pc) {
-                        sink.push(Input::MaxMessageSize(size));
-                    }
+        spawn(
+            sink,
+            Box::pin(async move {
+                let answer = RtcSessionDescriptionInit::new(RtcSdpType::Answer);
+                answer.set_sdp(&sdp);
+                match JsFuture::from(pc.set_remote_description(&answer)).await {
+                    Ok(_) => max_message_size(&pc).map(Input::MaxMessageSize),
+                    Err(e) => Some(Input::PeerFailed(format!("the machine's answer was refused: {}", describe(&e)))),
                 }
-                Err(e) => sink.push(Input::PeerFailed(format!("the machine's answer was refused: {}", describe(&e)))),
-            }
-        });
+            }),
+        );
     }
 
     /// Swaps what the input transceiver sends, without renegotiation.
-    pub fn replace_track(&self, track: Option<JsValue>) {
+    pub fn replace_track(&self, track: Option<JsValue>, sink: &Sink) {
         let Some(sender) = self.input.clone() else { return };
         let track: Option<MediaStreamTrack> = track.map(|t| t.unchecked_into());
-        spawn_local(async move {
-            if let Err(e) = JsFuture::from(sender.replace_track(track.as_ref())).await {
-                web_sys::console::warn_2(&"Reactor: replaceTrack failed".into(), &e);
-            }
-        });
+        spawn(
+            sink,
+            Box::pin(async move {
+                if let Err(e) = JsFuture::from(sender.replace_track(track.as_ref())).await {
+                    web_sys::console::warn_2(&"Reactor: replaceTrack failed".into(), &e);
+                }
+                None
+            }),
+        );
     }
 
     /// Reads the output receiver's `inbound-rtp` report.
-    pub fn read_stats(&self, sink: Sink) {
+    pub fn read_stats(&self, sink: &Sink) {
         let Some(receiver) = self.output.clone() else { return };
-        spawn_local(async move {
-            let Ok(report) = JsFuture::from(receiver.get_stats()).await else { return };
-            let report: js_sys::Map = report.unchecked_into();
-            for entry in report.values() {
-                let Ok(stats) = entry else { continue };
-                let field = |key: &str| Reflect::get(&stats, &key.into()).ok();
-                if field("type").and_then(|t| t.as_string()).as_deref() != Some("inbound-rtp") {
-                    continue;
-                }
-                let frames = field("framesDecoded").and_then(|f| f.as_f64());
-                let at = field("timestamp").and_then(|t| t.as_f64());
-                if let (Some(frames_decoded), Some(at_ms)) = (frames, at) {
-                    sink.push(Input::Stats { frames_decoded, at_ms });
-                }
-                return;
-            }
-        });
+        spawn(
+            sink,
+            Box::pin(async move {
+                let report = JsFuture::from(receiver.get_stats()).await.ok()?;
+                let report: js_sys::Map = report.unchecked_into();
+                let inbound = report.values().into_iter().flatten().find(|stats| {
+                    Reflect::get(stats, &"type".into()).ok().and_then(|t| t.as_string()).as_deref() == Some("inbound-rtp")
+                })?;
+                let field = |key: &str| Reflect::get(&inbound, &key.into()).ok().and_then(|v| v.as_f64());
+                Some(Input::Stats { frames_decoded: field("framesDecoded")?, at_ms: field("timestamp")? })
+            }),
+        );
     }
 
     pub fn send(&self, channel: Channel, text: &JsString) -> Result<(), JsValue> {
@@ -142,20 +140,17 @@ impl Drop for Peer {
     }
 }
 
-async fn offer(pc: RtcPeerConnection, transceivers: Vec<RtcRtpTransceiver>, sink: Sink) {
+async fn offer(pc: RtcPeerConnection, transceivers: Vec<RtcRtpTransceiver>) -> Option<Input<JsValue>> {
     let made = async {
         let offer = JsFuture::from(pc.create_offer()).await?;
         JsFuture::from(pc.set_local_description(offer.unchecked_ref())).await?;
         Ok::<_, JsValue>(pc.local_description().map(|d| d.sdp()).unwrap_or_default())
     };
-    match made.await {
-        Ok(sdp) => {
-            // Read only now: the browser assigns mids in setLocalDescription.
-            let mids = transceivers.iter().map(|t| t.mid()).collect();
-            sink.push(Input::OfferReady { sdp, mids });
-        }
-        Err(e) => sink.push(Input::PeerFailed(format!("the browser could not make an offer: {}", describe(&e)))),
-    }
+    Some(match made.await {
+        // Read only now: the browser assigns mids in setLocalDescription.
+        Ok(sdp) => Input::OfferReady { sdp, mids: transceivers.iter().map(|t| t.mid()).collect() },
+        Err(e) => Input::PeerFailed(format!("the browser could not make an offer: {}", describe(&e))),
+    })
 }
 
 /// `RTCConfiguration.iceServers`.
@@ -183,72 +178,48 @@ fn max_message_size(pc: &RtcPeerConnection) -> Option<usize> {
     (size > 0.0).then(|| size.min(usize::MAX as f64) as usize)
 }
 
-fn on_candidate(pc: &RtcPeerConnection, sink: Sink) -> EventListener {
-    EventListener::new(pc, "icecandidate", move |event| {
-        let event: &RtcPeerConnectionIceEvent = event.unchecked_ref();
-        let candidate = event.candidate().filter(|c| !c.candidate().is_empty()).map(|c| IceCandidate {
-            candidate: c.candidate(),
-            sdp_mid: c.sdp_mid(),
-            sdp_mline_index: c.sdp_m_line_index(),
-        });
-        sink.push(Input::LocalCandidate(candidate));
-    })
+fn candidate(event: &Event) -> Option<Input<JsValue>> {
+    let event: &RtcPeerConnectionIceEvent = event.unchecked_ref();
+    let candidate = event.candidate().filter(|c| !c.candidate().is_empty()).map(|c| IceCandidate {
+        candidate: c.candidate(),
+        sdp_mid: c.sdp_mid(),
+        sdp_mline_index: c.sdp_m_line_index(),
+    });
+    Some(Input::LocalCandidate(candidate))
 }
 
-fn on_state(pc: &RtcPeerConnection, sink: Sink) -> EventListener {
-    let peer = pc.clone();
-    EventListener::new(pc, "connectionstatechange", move |_| {
-        let state = match peer.connection_state() {
-            RtcPeerConnectionState::New => PeerState::New,
-            RtcPeerConnectionState::Connecting => PeerState::Connecting,
-            RtcPeerConnectionState::Connected => PeerState::Connected,
-            RtcPeerConnectionState::Disconnected => PeerState::Disconnected,
-            RtcPeerConnectionState::Failed => PeerState::Failed,
-            _ => PeerState::Closed,
-        };
-        sink.push(Input::PeerState(state));
-    })
+fn state(event: &Event) -> Option<Input<JsValue>> {
+    let pc: RtcPeerConnection = event.target()?.unchecked_into();
+    Some(Input::PeerState(match pc.connection_state() {
+        RtcPeerConnectionState::New => PeerState::New,
+        RtcPeerConnectionState::Connecting => PeerState::Connecting,
+        RtcPeerConnectionState::Connected => PeerState::Connected,
+        RtcPeerConnectionState::Disconnected => PeerState::Disconnected,
+        RtcPeerConnectionState::Failed => PeerState::Failed,
+        _ => PeerState::Closed,
+    }))
 }
 
-fn on_track(pc: &RtcPeerConnection, sink: Sink) -> EventListener {
-    EventListener::new(pc, "track", move |event| {
-        let event: &RtcTrackEvent = event.unchecked_ref();
-        let track = event.track();
-        if track.kind() == "video" {
-            sink.push(Input::RemoteTrack(track.into()));
-        }
-    })
+fn track(event: &Event) -> Option<Input<JsValue>> {
+    let track = event.unchecked_ref::<RtcTrackEvent>().track();
+    (track.kind() == "video").then(|| Input::RemoteTrack(track.into()))
 }
 
-fn opened(sink: &Sink, channel: Channel) -> impl FnMut(&web_sys::Event) {
-    let sink = sink.clone();
-    move |_| sink.push(Input::ChannelOpen(channel))
+fn text_of(event: &Event) -> Option<String> {
+    event.unchecked_ref::<MessageEvent>().data().as_string()
 }
 
-fn closed(sink: &Sink, channel: Channel) -> impl FnMut(&web_sys::Event) {
-    let sink = sink.clone();
-    move |_| sink.push(Input::ChannelClosed(channel))
+fn control_message(event: &Event) -> Option<Input<JsValue>> {
+    from_text(&text_of(event)?).map(Input::Control)
 }
 
-fn on_control(sink: Sink) -> impl FnMut(&web_sys::Event) {
-    move |event| {
-        let event: &MessageEvent = event.unchecked_ref();
-        if let Some(message) = event.data().as_string().and_then(|text| from_text(&text)) {
-            sink.push(Input::Control(message));
-        }
-    }
-}
-
-fn on_data(sink: Sink) -> impl FnMut(&web_sys::Event) {
-    move |event| {
-        let event: &MessageEvent = event.unchecked_ref();
-        let Some(message) = event.data().as_string().and_then(|text| parse(&text)) else { return };
-        let scope = match Reflect::get(&message, &"scope".into()).ok().and_then(|s| s.as_string()).as_deref() {
-            Some("application") => Some(Scope::Application),
-            Some("runtime") => Some(Scope::Runtime),
-            _ => None,
-        };
-        let data = Reflect::get(&message, &"data".into()).unwrap_or(JsValue::UNDEFINED);
-        sink.push(Input::DataMessage { scope, data });
-    }
+fn data_message(event: &Event) -> Option<Input<JsValue>> {
+    let message = parse(&text_of(event)?)?;
+    let scope = match Reflect::get(&message, &"scope".into()).ok().and_then(|s| s.as_string()).as_deref() {
+        Some("application") => Some(Scope::Application),
+        Some("runtime") => Some(Scope::Runtime),
+        _ => None,
+    };
+    let data = Reflect::get(&message, &"data".into()).unwrap_or(JsValue::UNDEFINED);
+    Some(Input::DataMessage { scope, data })
 }

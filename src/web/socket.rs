@@ -6,12 +6,12 @@ use gloo_events::EventListener;
 use reactor_protocol::coordinator::{ClientFrame, ServerFrame};
 use reactor_protocol::json::ToJson;
 use wasm_bindgen::{JsCast, JsValue};
-use web_sys::{CloseEvent, MessageEvent, WebSocket};
+use web_sys::{CloseEvent, Event, MessageEvent, WebSocket};
 
 use crate::core::Input;
 
 use super::json::{describe, from_text};
-use super::sink::Sink;
+use super::sink::{listen, Sink};
 
 pub struct Socket {
     ws: WebSocket,
@@ -19,25 +19,15 @@ pub struct Socket {
 }
 
 impl Socket {
-    pub fn open(url: &str, sink: Sink) -> Result<Socket, String> {
+    pub fn open(url: &str, sink: &Sink) -> Result<Socket, String> {
         let ws = WebSocket::new(url).map_err(|e| describe(&e))?;
-        let on_open = {
-            let sink = sink.clone();
-            EventListener::new(&ws, "open", move |_| sink.push(Input::SocketOpen))
-        };
-        let on_message = {
-            let sink = sink.clone();
-            EventListener::new(&ws, "message", move |event| {
-                let data = event.unchecked_ref::<MessageEvent>().data();
-                sink.push(frame(data));
-            })
-        };
         // An `error` event is always followed by `close`, which says more.
-        let on_close = EventListener::new(&ws, "close", move |event| {
-            let event: &CloseEvent = event.unchecked_ref();
-            sink.push(Input::SocketClosed { code: event.code(), reason: event.reason() });
-        });
-        Ok(Socket { ws, _listeners: [on_open, on_message, on_close] })
+        let listeners = [
+            listen(&ws, "open", sink, |_| Some(Input::SocketOpen)),
+            listen(&ws, "message", sink, frame),
+            listen(&ws, "close", sink, closed),
+        ];
+        Ok(Socket { ws, _listeners: listeners })
     }
 
     pub fn send(&self, frame: &ClientFrame) {
@@ -53,12 +43,17 @@ impl Drop for Socket {
     }
 }
 
-fn frame(data: JsValue) -> Input<JsValue> {
-    let Some(text) = data.as_string() else {
-        return Input::SocketBadFrame("a binary frame".into());
+fn closed(event: &Event) -> Option<Input<JsValue>> {
+    let event: &CloseEvent = event.unchecked_ref();
+    Some(Input::SocketClosed { code: event.code(), reason: event.reason() })
+}
+
+fn frame(event: &Event) -> Option<Input<JsValue>> {
+    let Some(text) = event.unchecked_ref::<MessageEvent>().data().as_string() else {
+        return Some(Input::SocketBadFrame("a binary frame".into()));
     };
-    match from_text::<ServerFrame>(&text) {
+    Some(match from_text::<ServerFrame>(&text) {
         Some(frame) => Input::SocketFrame(frame),
         None => Input::SocketBadFrame(text.chars().take(200).collect()),
-    }
+    })
 }

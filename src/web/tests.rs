@@ -108,7 +108,7 @@ async fn the_offer_puts_model_inputs_first_and_reports_their_mids() {
     let recorder = Rc::new(Recorder::default());
     let target: Weak<dyn Feed> = Rc::downgrade(&(recorder.clone() as Rc<dyn Feed>));
     let plan = PeerPlan { ice_servers: vec![], send: vec!["webcam".into()], receive: vec!["main_video".into()] };
-    let peer = Peer::create(&plan, Sink::new(target, 1)).unwrap();
+    let peer = Peer::create(&plan, &Sink::new(target, 1)).unwrap();
     let (sdp, mids) = wait_for(&recorder, |i| match i {
         Input::OfferReady { sdp, mids } => Some((sdp.clone(), mids.clone())),
         _ => None,
@@ -130,7 +130,7 @@ async fn a_dropped_peer_reports_nothing_more() {
     let recorder = Rc::new(Recorder::default());
     let target: Weak<dyn Feed> = Rc::downgrade(&(recorder.clone() as Rc<dyn Feed>));
     let plan = PeerPlan { ice_servers: vec![], send: vec![], receive: vec!["main_video".into()] };
-    drop(Peer::create(&plan, Sink::new(target, 1)).unwrap());
+    drop(Peer::create(&plan, &Sink::new(target, 1)).unwrap());
     let seen = recorder.inputs.borrow().len();
     next_tick(300).await;
     let after: Vec<String> = recorder.inputs.borrow()[seen..].iter().map(|i| format!("{i:?}")).collect();
