@@ -2,16 +2,19 @@
 //! Connecting and signaling live here; messages, publishing and statistics
 //! in the submodules.
 
+mod machine;
 mod messages;
 mod publish;
+mod signaling;
 mod stats;
+
+pub use signaling::ws_url;
 
 use std::collections::VecDeque;
 
-use reactor_protocol::coordinator::{ClientFrame, ErrorBody, ServerFrame, TOKENS_PATH, WS_PATH};
+use reactor_protocol::coordinator::{ClientFrame, TOKENS_PATH};
 use reactor_protocol::runtime::{
-    paths, Capabilities, ControlMessage, RuntimeMessage, Scope, TrackDirection, TrackEvent, TrackKind, TrackRef,
-    LOCAL_SESSION_ID, PING_INTERVAL_MS,
+    paths, RuntimeMessage, Scope, PING_INTERVAL_MS,
 };
 use reactor_protocol::ErrorCode;
 
@@ -225,175 +228,6 @@ impl<V> Session<V> {
         }
     }
 
-    fn on_http(&mut self, now: f64, purpose: Purpose, result: HttpResult) {
-        let (status, reply) = match result {
-            HttpResult::Answered { status, reply } => (status, reply),
-            HttpResult::Failed(why) => return self.fail(unreachable_error(purpose, &self.options, why, now)),
-        };
-        match (purpose, reply) {
-            (_, Reply::Error(body)) => self.fail(from_body(body, now)),
-            (_, Reply::Other) if !is_success(status) => self.fail(status_error(purpose, status, now)),
-            (Purpose::Token, Reply::Token(token)) => {
-                if let Phase::Token = self.phase {
-                    self.phase = Phase::Socket { token: token.token };
-                    let url = ws_url(&self.options.coordinator_url);
-                    self.actions.push_back(Action::OpenSocket { url });
-                    self.set_timer(Timer::Step, SOCKET_TIMEOUT_MS);
-                }
-            }
-            (Purpose::StartSession, Reply::Session(descriptor)) => {
-                let base = format!("{}/sessions/{LOCAL_SESSION_ID}{}", self.options.coordinator_url, paths::WEBRTC);
-                self.start_link(base, None, descriptor.capabilities, Vec::new());
-            }
-            (Purpose::RegisterConnection, Reply::Connection(c)) => {
-                if let Phase::Machine(link) = &mut self.phase {
-                    if let Some(request) = link.set_connection_id(c.connection_id) {
-                        self.actions.push_back(Action::Http(request));
-                    }
-                }
-            }
-            (Purpose::PostOffer, _) => {
-                if let Phase::Machine(link) = &mut self.phase {
-                    let answer = link.get_answer();
-                    let candidates = link.offer_posted();
-                    self.actions.push_back(Action::Http(answer));
-                    self.actions.extend(candidates.map(Action::Http));
-                }
-            }
-            (Purpose::GetAnswer, Reply::Answer(answer)) => {
-                if let Phase::Machine(link) = &mut self.phase {
-                    link.answer_set = true;
-                    self.actions.push_back(Action::SetRemoteAnswer(answer.sdp_answer));
-                    self.set_timer(Timer::Step, CONNECT_TIMEOUT_MS);
-                }
-            }
-            (Purpose::GetAnswer, _) => self.set_timer(Timer::AnswerPoll, ANSWER_POLL_MS),
-            (Purpose::StopSession | Purpose::PostCandidates, _) => {}
-            (purpose, _) => {
-                let message = format!("unexpected answer to {} (HTTP {status})", purpose.describe());
-                self.fail(ReactorError::new(error_code_for(purpose), message, now));
-            }
-        }
-    }
-
-    fn on_socket_open(&mut self) {
-        if let Phase::Socket { token } = &self.phase {
-            let token = token.clone();
-            self.socket_open = true;
-            self.actions.push_back(Action::SendFrame(ClientFrame::Hello {
-                token: token.clone(),
-                model: self.options.model_name.clone(),
-                queueing: self.options.queueing,
-            }));
-            self.phase = Phase::Queue { token, heard: false };
-            self.waiting = Some(WaitingInfo { position: None, estimated_wait: None });
-            self.set_status(Status::Waiting);
-            self.set_timer(Timer::Step, HELLO_TIMEOUT_MS);
-        }
-    }
-
-    fn on_frame(&mut self, now: f64, frame: ServerFrame) {
-        match frame {
-            ServerFrame::Error(body) => self.fail(from_body(body, now)),
-            ServerFrame::Queued { position, estimated_wait } => {
-                let Phase::Queue { heard, .. } = &mut self.phase else { return };
-                if !*heard {
-                    *heard = true;
-                    // Waiting in the queue has no deadline; the coordinator has answered.
-                    self.actions.push_back(Action::CancelTimer(Timer::Step));
-                }
-                let info = WaitingInfo { position: Some(position), estimated_wait };
-                if self.waiting != Some(info) {
-                    self.waiting = Some(info);
-                    self.actions.push_back(Action::Emit(Event::WaitingInfoChanged(info)));
-                }
-            }
-            ServerFrame::Assigned { session_id, capabilities, ice_servers, .. } => {
-                let Phase::Queue { token, .. } = &self.phase else { return };
-                let token = token.clone();
-                let base = format!("{}/sessions/{session_id}{}", self.options.coordinator_url, paths::WEBRTC);
-                self.start_link(base, Some(token), capabilities, ice_servers);
-            }
-        }
-    }
-
-    fn start_link(
-        &mut self,
-        base: String,
-        bearer: Option<String>,
-        capabilities: Capabilities,
-        ice_servers: Vec<reactor_protocol::coordinator::IceServer>,
-    ) {
-        let videos = |direction| {
-            let tracks = capabilities.tracks.iter();
-            let tracks = tracks.filter(move |t| t.kind == TrackKind::Video && t.direction == direction);
-            tracks.map(|t| t.name.clone()).collect::<Vec<_>>()
-        };
-        let plan = PeerPlan { ice_servers, send: videos(TrackDirection::Sendonly), receive: videos(TrackDirection::Recvonly) };
-        let link = Link::new(base, bearer, plan.clone());
-        self.actions.push_back(Action::CreatePeer(plan));
-        self.actions.push_back(Action::Http(link.register()));
-        self.phase = Phase::Machine(link);
-        self.set_timer(Timer::Step, SIGNALING_TIMEOUT_MS);
-    }
-
-    fn on_offer(&mut self, now: f64, sdp: String, mids: Vec<Option<String>>) {
-        let Phase::Machine(link) = &mut self.phase else { return };
-        match link.set_offer(sdp, mids) {
-            Ok(request) => self.actions.extend(request.map(Action::Http)),
-            Err(why) => self.fail_machine(now, why),
-        }
-    }
-
-    fn on_peer_state(&mut self, now: f64, state: PeerState) {
-        let Phase::Machine(link) = &mut self.phase else { return };
-        match state {
-            PeerState::Connected => {
-                link.peer_connected = true;
-                self.check_ready();
-            }
-            PeerState::Failed | PeerState::Closed => {
-                let state = if state == PeerState::Failed { "failed" } else { "closed" };
-                self.fail_machine(now, format!("the peer connection {state}"))
-            }
-            // `disconnected` is often transient; `failed` follows if it is not.
-            PeerState::New | PeerState::Connecting | PeerState::Disconnected => {}
-        }
-    }
-
-    fn on_channel_open(&mut self, channel: Channel) {
-        let Phase::Machine(link) = &mut self.phase else { return };
-        match channel {
-            Channel::Data => link.data_open = true,
-            Channel::Control => {
-                link.control_open = true;
-                // Outputs start paused on the runtime until resumed.
-                let outputs = link.plan.receive.clone();
-                for name in outputs {
-                    let event = TrackEvent::ResumeTrack;
-                    let message = ControlMessage::Notification { event, data: TrackRef { name } };
-                    self.send(Channel::Control, Outgoing::Control(message));
-                }
-            }
-        }
-        self.check_ready();
-    }
-
-    fn check_ready(&mut self) {
-        let Phase::Machine(link) = &mut self.phase else { return };
-        if link.ready || !link.is_up() {
-            return;
-        }
-        link.ready = true;
-        self.actions.push_back(Action::CancelTimer(Timer::Step));
-        self.ping();
-        self.set_status(Status::Ready);
-        if let Some(promise) = self.connect_promise.take() {
-            self.settle(promise, Ok(()));
-        }
-        self.deliver_held();
-    }
-
     fn on_timer(&mut self, now: f64, timer: Timer) {
         match (timer, &self.phase) {
             (Timer::Ping, Phase::Machine(_)) => self.ping(),
@@ -489,10 +323,6 @@ fn plain_request(purpose: Purpose, url: String) -> HttpRequest {
     HttpRequest { purpose, method: Method::Post, url, api_key: None, bearer: None, body: Body::Empty }
 }
 
-fn is_success(status: u16) -> bool {
-    (200..300).contains(&status)
-}
-
 fn sep(reason: &str) -> &'static str {
     if reason.is_empty() { "" } else { ": " }
 }
@@ -502,42 +332,4 @@ fn channel_name(channel: Channel) -> &'static str {
         Channel::Data => reactor_protocol::runtime::DATA_CHANNEL,
         Channel::Control => reactor_protocol::runtime::CONTROL_CHANNEL,
     }
-}
-
-/// `http(s)://host` → `ws(s)://host/ws`.
-pub fn ws_url(coordinator_url: &str) -> String {
-    let rest = coordinator_url.strip_prefix("http").unwrap_or(coordinator_url);
-    format!("ws{rest}{WS_PATH}")
-}
-
-/// The code for a failed step when the server gave no code of its own.
-fn error_code_for(purpose: Purpose) -> ErrorCode {
-    match purpose {
-        Purpose::Token => ErrorCode::CoordinatorConnectionError,
-        _ => ErrorCode::GpuConnectionFailed,
-    }
-}
-
-fn from_body(body: ErrorBody, now: f64) -> ReactorError {
-    let mut err = ReactorError::new(body.code, body.message, now);
-    err.retry_after = body.retry_after;
-    err
-}
-
-fn status_error(purpose: Purpose, status: u16, now: f64) -> ReactorError {
-    if purpose == Purpose::Token && (status == 401 || status == 403) {
-        let message = format!("the coordinator refused the API key (HTTP {status})");
-        return ReactorError::new(ErrorCode::AuthenticationFailed, message, now);
-    }
-    ReactorError::new(error_code_for(purpose), format!("{} failed with HTTP {status}", purpose.describe()), now)
-}
-
-fn unreachable_error(purpose: Purpose, options: &Options, why: String, now: f64) -> ReactorError {
-    let url = &options.coordinator_url;
-    let message = match purpose {
-        Purpose::Token => format!("could not reach the coordinator at {url}: {why}"),
-        Purpose::StartSession => format!("could not reach the runtime at {url}: {why}"),
-        _ => format!("signaling with the machine failed ({}): {why}", purpose.describe()),
-    };
-    ReactorError::new(error_code_for(purpose), message, now)
 }
