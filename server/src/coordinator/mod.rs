@@ -28,11 +28,16 @@ use queue::{ClientId, Event, Join, MachineId, Scheduler};
 use tokens::Tokens;
 
 /// What the coordinator tells one client's WebSocket task.
+///
+/// Kept to a few words: on every hand-over one `Queued` goes to each waiting
+/// client, and the channel blocks holding them are touched under the lock.
 #[derive(Debug)]
 pub(crate) enum ToClient {
-    Frame(ServerFrame),
+    /// A new place in line (the task builds the `queued` frame).
+    Queued { position: u32, estimated_wait: Option<f64> },
+    Frame(Box<ServerFrame>),
     /// Send this error frame, then close.
-    Fatal(ErrorBody),
+    Fatal(Box<ErrorBody>),
 }
 
 /// What a machine's own task must do, in order.
@@ -219,6 +224,10 @@ impl Shared {
             }
         }
         inner.sessions.retain(|_, s| s.client != client);
+        if *self.shutdown.borrow() {
+            // Everyone is being told COORDINATOR_SHUTDOWN; new places are moot.
+            inner.scheduler.stop_position_updates();
+        }
         let mut events = Vec::new();
         inner.scheduler.leave(client, Instant::now(), &mut events);
         tracing::debug!(client, model = entry.model, "client left");
@@ -250,7 +259,7 @@ impl Shared {
             capabilities,
             ice_servers,
         };
-        let _ = entry.tx.send(ToClient::Frame(frame));
+        let _ = entry.tx.send(ToClient::Frame(Box::new(frame)));
         let token = entry.token.clone();
         inner.sessions.insert(session_id, Session { client, machine, token });
     }
@@ -298,17 +307,17 @@ fn apply(inner: &mut Inner, events: Vec<Event>) {
             }
             Event::Position { client, position, estimated_wait } => {
                 if let Some(entry) = inner.clients.get(&client) {
-                    let _ = entry.tx.send(ToClient::Frame(ServerFrame::Queued { position, estimated_wait }));
+                    let _ = entry.tx.send(ToClient::Queued { position, estimated_wait });
                 }
             }
             Event::Lost { client, machine } => {
                 tracing::warn!(client, machine, "machine lost mid-session");
                 inner.sessions.retain(|_, s| s.client != client);
                 if let Some(entry) = inner.clients.get(&client) {
-                    let _ = entry.tx.send(ToClient::Fatal(error_body(
+                    let _ = entry.tx.send(ToClient::Fatal(Box::new(error_body(
                         ErrorCode::GpuConnectionError,
                         "the machine serving this session stopped answering",
-                    )));
+                    ))));
                 }
             }
         }

@@ -70,6 +70,8 @@ pub struct Scheduler {
     /// Which model each waiting client waits for.
     waiting_for: HashMap<ClientId, String>,
     holding: HashMap<ClientId, MachineId>,
+    /// Set at shutdown: nobody is told new positions any more.
+    quiet: bool,
 }
 
 /// Wait estimate when no session has finished yet (seconds per turn).
@@ -238,12 +240,28 @@ impl Scheduler {
         self.holding.insert(client, machine);
     }
 
+    /// Stops [`Event::Position`]s for good. At shutdown every client leaves
+    /// at once; telling each of them the places freed by the others would
+    /// be quadratic work (50 million frames for 10,000 clients).
+    pub fn stop_position_updates(&mut self) {
+        self.quiet = true;
+    }
+
     /// Everyone from `from` (0-based) to the back got a new place.
     fn push_positions(&self, model: &str, from: usize, now: Instant, events: &mut Vec<Event>) {
+        if self.quiet {
+            return;
+        }
         let queue = &self.models[model];
+        // One estimator for the whole line: with thousands waiting, this
+        // runs under the coordinator's lock once per hand-over.
+        let estimator = self.estimator(model, now);
+        let moved = queue.waiting.len().saturating_sub(from);
+        events.reserve(moved);
         for (index, &client) in queue.waiting.iter().enumerate().skip(from) {
             let position = index as u32 + 1;
-            events.push(Event::Position { client, position, estimated_wait: self.estimate(model, position, now) });
+            let estimated_wait = estimator.as_ref().map(|e| e.at(position));
+            events.push(Event::Position { client, position, estimated_wait });
         }
     }
 
@@ -251,34 +269,48 @@ impl Scheduler {
     /// session per turn, turns shared among the model's serving machines,
     /// minus what the current sessions have already run.
     pub fn estimate(&self, model: &str, position: u32, now: Instant) -> Option<f64> {
+        self.estimator(model, now).map(|e| e.at(position))
+    }
+
+    fn estimator(&self, model: &str, now: Instant) -> Option<Estimator> {
         let queue = self.models.get(model)?;
         let average = if queue.recent.is_empty() {
             DEFAULT_SESSION_SECS
         } else {
             queue.recent.iter().map(Duration::as_secs_f64).sum::<f64>() / queue.recent.len() as f64
         };
-        let serving: Vec<&Machine> = queue
+        // The soonest-ending sessions free machines first.
+        let mut remaining: Vec<f64> = queue
             .machines
             .iter()
             .map(|&m| &self.machines[m])
             .filter(|m| m.state != MachineState::Down)
-            .collect();
-        if serving.is_empty() {
-            return None;
-        }
-        // The soonest-ending sessions free machines first.
-        let mut remaining: Vec<f64> = serving
-            .iter()
             .map(|m| match m.held_since {
                 Some(since) => (average - now.saturating_duration_since(since).as_secs_f64()).max(0.0),
                 None => 0.0,
             })
             .collect();
+        if remaining.is_empty() {
+            return None;
+        }
         remaining.sort_by(|a, b| a.partial_cmp(b).expect("finite"));
-        let n = remaining.len();
-        let index = (position as usize - 1) % n;
-        let rounds = (position as usize - 1) / n;
-        Some(remaining[index] + rounds as f64 * average)
+        Some(Estimator { average, remaining })
+    }
+}
+
+/// The wait estimate of one model at one instant, for any position.
+struct Estimator {
+    average: f64,
+    /// Seconds left on each serving machine, soonest first.
+    remaining: Vec<f64>,
+}
+
+impl Estimator {
+    fn at(&self, position: u32) -> f64 {
+        let n = self.remaining.len();
+        let index = (position as usize).saturating_sub(1) % n;
+        let rounds = (position as usize).saturating_sub(1) / n;
+        self.remaining[index] + rounds as f64 * self.average
     }
 }
 
@@ -427,6 +459,20 @@ mod tests {
         ev.clear();
         s.machine_ready(a, now, &mut ev);
         assert_eq!(ev[0], Event::Assign { client: 1, machine: a });
+    }
+
+    #[test]
+    fn no_positions_after_stop_position_updates() {
+        let (mut s, _, now) = one_echo();
+        let mut ev = vec![];
+        for c in 1..=4 {
+            s.join(c, "echo", true, now, &mut ev);
+        }
+        s.stop_position_updates();
+        ev.clear();
+        s.leave(2, now, &mut ev);
+        assert!(positions(&ev).is_empty());
+        assert_eq!(s.position_of(4), Some(2));
     }
 
     #[test]

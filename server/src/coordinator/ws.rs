@@ -7,7 +7,6 @@ use std::time::Duration;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::response::Response;
-use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use reactor_protocol::coordinator::{ClientFrame, ErrorBody, ServerFrame};
 use reactor_protocol::ErrorCode;
@@ -18,33 +17,41 @@ use super::{error_body, Shared, ToClient};
 /// Missed heartbeats before a silent client counts as gone.
 const MISSED_HEARTBEATS: u32 = 3;
 
+/// Bytes read from a client socket at a time (see `upgrade`).
+const READ_BUFFER: usize = 4 * 1024;
+
 pub(crate) async fn upgrade(State(shared): State<Arc<Shared>>, ws: WebSocketUpgrade) -> Response {
     let max = shared.config.max_ws_message;
-    ws.max_message_size(max).max_frame_size(max).on_upgrade(move |socket| async move {
-        shared.socket_opened();
-        serve(&shared, socket).await;
-        shared.socket_closed();
-    })
+    // tungstenite zero-fills up to `read_buffer_size` (128 KiB by default)
+    // before every read attempt: with thousands of queued clients that memset
+    // dominated each round of position updates and held 128 KiB per socket.
+    // Client frames are small; a bigger one still grows the buffer as needed.
+    ws.max_message_size(max)
+        .max_frame_size(max)
+        .read_buffer_size(READ_BUFFER)
+        .on_upgrade(move |socket| async move {
+            shared.socket_opened();
+            serve(&shared, socket).await;
+            shared.socket_closed();
+        })
 }
 
-type Sink = SplitSink<WebSocket, Message>;
-
-async fn send(sink: &mut Sink, frame: &ServerFrame) -> bool {
+async fn send(socket: &mut WebSocket, frame: &ServerFrame) -> bool {
     let json = serde_json::to_string(frame).expect("frames serialize");
-    sink.send(Message::Text(json.into())).await.is_ok()
+    socket.send(Message::Text(json.into())).await.is_ok()
 }
 
 /// Sends the error frame, then closes: the client always learns why.
-async fn refuse(sink: &mut Sink, body: ErrorBody) {
+async fn refuse(socket: &mut WebSocket, body: ErrorBody) {
     tracing::debug!(code = body.code.as_str(), message = body.message, "closing client socket");
-    send(sink, &ServerFrame::Error(body)).await;
-    let _ = sink.send(Message::Close(Some(CloseFrame { code: 1000, reason: "".into() }))).await;
+    send(socket, &ServerFrame::Error(body)).await;
+    let _ = socket.send(Message::Close(Some(CloseFrame { code: 1000, reason: "".into() }))).await;
 }
 
 /// The first text frame, skipping pings.
-async fn next_frame(stream: &mut SplitStream<WebSocket>) -> Option<Result<ClientFrame, String>> {
+async fn next_frame(socket: &mut WebSocket) -> Option<Result<ClientFrame, String>> {
     loop {
-        match stream.next().await? {
+        match socket.next().await? {
             Ok(Message::Text(text)) => return Some(serde_json::from_str(&text).map_err(|e| e.to_string())),
             Ok(Message::Binary(_)) => return Some(Err("binary frames are not part of the protocol".into())),
             Ok(Message::Close(_)) | Err(_) => return None,
@@ -53,13 +60,15 @@ async fn next_frame(stream: &mut SplitStream<WebSocket>) -> Option<Result<Client
     }
 }
 
-async fn serve(shared: &Shared, socket: WebSocket) {
-    let (mut sink, mut stream) = socket.split();
+/// The socket is not split into halves: select! drops the read future
+/// before a branch's handler runs, so handlers send on the same socket and
+/// no lock sits between reading and writing on every frame.
+async fn serve(shared: &Shared, mut socket: WebSocket) {
     let mut shutdown = shared.shutdown.clone();
     let hello = tokio::select! {
-        hello = tokio::time::timeout(shared.config.hello_timeout, next_frame(&mut stream)) => hello,
+        hello = tokio::time::timeout(shared.config.hello_timeout, next_frame(&mut socket)) => hello,
         _ = super::stopping(&mut shutdown) => {
-            refuse(&mut sink, error_body(ErrorCode::CoordinatorShutdown, "the coordinator is shutting down")).await;
+            refuse(&mut socket, error_body(ErrorCode::CoordinatorShutdown, "the coordinator is shutting down")).await;
             return;
         }
     };
@@ -69,18 +78,18 @@ async fn serve(shared: &Shared, socket: WebSocket) {
         Ok(Some(Ok(ClientFrame::Leave))) => return,
         Ok(Some(Err(error))) => {
             let message = format!("expected a hello frame: {error}");
-            refuse(&mut sink, error_body(ErrorCode::CoordinatorConnectionError, message)).await;
+            refuse(&mut socket, error_body(ErrorCode::CoordinatorConnectionError, message)).await;
             return;
         }
         Err(_) => {
-            refuse(&mut sink, error_body(ErrorCode::CoordinatorConnectionError, "no hello frame in time")).await;
+            refuse(&mut socket, error_body(ErrorCode::CoordinatorConnectionError, "no hello frame in time")).await;
             return;
         }
     };
     let admitted = match shared.join(&token, &model, queueing) {
         Ok(admitted) => admitted,
         Err(body) => {
-            refuse(&mut sink, body).await;
+            refuse(&mut socket, body).await;
             return;
         }
     };
@@ -88,7 +97,7 @@ async fn serve(shared: &Shared, socket: WebSocket) {
     tracing::info!(client, model, queueing, "client joined");
     let mut rx = admitted.rx;
     if let Some(frame) = admitted.first {
-        if !send(&mut sink, &frame).await {
+        if !send(&mut socket, &frame).await {
             shared.leave(client);
             return;
         }
@@ -98,14 +107,18 @@ async fn serve(shared: &Shared, socket: WebSocket) {
     let mut heartbeat = tokio::time::interval_at(Instant::now() + period, period);
     let mut last_heard = Instant::now();
     let mut deadline: Option<Instant> = None;
+    // Pinned once: a fresh wait per loop turn would register and drop a
+    // waiter on the shared shutdown channel for every frame sent.
+    let stop = super::stopping(&mut shutdown);
+    tokio::pin!(stop);
     loop {
         tokio::select! {
-            incoming = stream.next() => match incoming {
+            incoming = socket.next() => match incoming {
                 Some(Ok(Message::Text(text))) => {
                     last_heard = Instant::now();
                     match serde_json::from_str::<ClientFrame>(&text) {
                         Ok(ClientFrame::Leave) => {
-                            let _ = sink.send(Message::Close(Some(CloseFrame { code: 1000, reason: "".into() }))).await;
+                            let _ = socket.send(Message::Close(Some(CloseFrame { code: 1000, reason: "".into() }))).await;
                             break;
                         }
                         // A second hello or noise changes nothing.
@@ -116,16 +129,21 @@ async fn serve(shared: &Shared, socket: WebSocket) {
                 Some(Ok(_)) => last_heard = Instant::now(),
             },
             event = rx.recv() => match event {
+                Some(ToClient::Queued { position, estimated_wait }) => {
+                    if !send(&mut socket, &ServerFrame::Queued { position, estimated_wait }).await {
+                        break;
+                    }
+                }
                 Some(ToClient::Frame(frame)) => {
-                    if matches!(frame, ServerFrame::Assigned { .. }) {
+                    if matches!(*frame, ServerFrame::Assigned { .. }) {
                         deadline = shared.config.max_session.map(|max| Instant::now() + max);
                     }
-                    if !send(&mut sink, &frame).await {
+                    if !send(&mut socket, &frame).await {
                         break;
                     }
                 }
                 Some(ToClient::Fatal(body)) => {
-                    refuse(&mut sink, body).await;
+                    refuse(&mut socket, *body).await;
                     break;
                 }
                 None => break,
@@ -135,24 +153,24 @@ async fn serve(shared: &Shared, socket: WebSocket) {
                     tracing::info!(client, "client stopped answering heartbeats");
                     break;
                 }
-                if sink.send(Message::Ping(Vec::new().into())).await.is_err() {
+                if socket.send(Message::Ping(Vec::new().into())).await.is_err() {
                     break;
                 }
             }
             _ = async { sleep_until(deadline.expect("guarded")).await }, if deadline.is_some() => {
                 let max = shared.config.max_session.unwrap_or_default();
-                refuse(&mut sink, error_body(
+                refuse(&mut socket, error_body(
                     ErrorCode::SessionTimeLimit,
                     format!("sessions last at most {} s", max.as_secs_f64()),
                 )).await;
                 break;
             }
-            _ = super::stopping(&mut shutdown) => {
-                refuse(&mut sink, error_body(ErrorCode::CoordinatorShutdown, "the coordinator is shutting down")).await;
+            _ = &mut stop => {
+                refuse(&mut socket, error_body(ErrorCode::CoordinatorShutdown, "the coordinator is shutting down")).await;
                 break;
             }
         }
     }
     shared.leave(client);
-    let _ = tokio::time::timeout(Duration::from_secs(1), sink.close()).await;
+    let _ = tokio::time::timeout(Duration::from_secs(1), socket.close()).await;
 }
