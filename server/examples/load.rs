@@ -287,17 +287,8 @@ async fn client_task(client: usize, mut ws: Ws, mut leave: oneshot::Receiver<Lea
     let mut left = false;
     loop {
         tokio::select! {
-            request = &mut leave, if !left => {
-                left = true;
-                if let Ok(reply) = request {
-                    let at = Instant::now();
-                    let leave = serde_json::to_string(&ClientFrame::Leave).expect("leave serializes");
-                    if ws.send(Message::Text(leave.into())).await.is_err() {
-                        let _ = reports.send(Report { client, at: Instant::now(), got: Got::Error("could not send leave".into()) });
-                    }
-                    let _ = reply.send(at);
-                }
-            }
+            // Frames first: polled 10,000 times a round, the leave request once.
+            biased;
             message = ws.next() => match message {
                 Some(Ok(Message::Text(text))) => {
                     let at = Instant::now();
@@ -308,6 +299,17 @@ async fn client_task(client: usize, mut ws: Ws, mut leave: oneshot::Receiver<Lea
                     return;
                 }
                 Some(Ok(_)) => {}
+            },
+            request = &mut leave, if !left => {
+                left = true;
+                if let Ok(reply) = request {
+                    let at = Instant::now();
+                    let leave = serde_json::to_string(&ClientFrame::Leave).expect("leave serializes");
+                    if ws.send(Message::Text(leave.into())).await.is_err() {
+                        let _ = reports.send(Report { client, at: Instant::now(), got: Got::Error("could not send leave".into()) });
+                    }
+                    let _ = reply.send(at);
+                }
             }
         }
     }
