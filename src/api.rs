@@ -104,8 +104,7 @@ impl Reactor {
     /// Leaves the queue or the machine; safe in any state, any number of times.
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
     pub fn disconnect(&self) -> Promise {
-        self.driver.disconnect();
-        Promise::resolve(&JsValue::UNDEFINED)
+        self.driver.disconnect()
     }
 
     /// Sends any JSON-serializable value to the model.
@@ -116,7 +115,7 @@ impl Reactor {
 
     /// Sends the first video track of `stream` to the model's input.
     #[wasm_bindgen(js_name = publishVideoStream, unchecked_return_type = "Promise<void>")]
-    pub fn publish_video_stream(&self, stream: &JsValue) -> Promise {
+    pub fn publish_video_stream(&self, #[wasm_bindgen(unchecked_param_type = "MediaStream")] stream: &JsValue) -> Promise {
         let track = stream
             .dyn_ref::<MediaStream>()
             .and_then(|s| s.get_video_tracks().iter().next())

@@ -64,9 +64,9 @@ impl Driver {
         self.promise_for(outcome)
     }
 
-    pub fn disconnect(&self) {
-        self.core.borrow_mut().disconnect(now());
-        self.run_actions();
+    pub fn disconnect(&self) -> Promise {
+        let outcome = self.core.borrow_mut().disconnect(now());
+        self.promise_for(outcome)
     }
 
     pub fn send_message(&self, message: &JsValue) -> Promise {

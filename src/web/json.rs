@@ -5,18 +5,32 @@ use reactor_protocol::json::{FromJson, JsonValue, ToJson};
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(inline_js = r#"
+function refuse(value, where, depth) {
+  const t = typeof value;
+  if (t === "function" || t === "symbol") throw new TypeError(`the message holds a ${t}${where}`);
+  // Deeper than this is a cycle (JSON.stringify then says so) or no message.
+  if (t !== "object" || value === null || depth > 64) return;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) refuse(value[i], ` at index ${i}`, depth + 1);
+  } else {
+    for (const key in value) refuse(value[key], ` at key "${key}"`, depth + 1);
+  }
+}
 export function strict_envelope(scope, data) {
   if (data === undefined) throw new TypeError("the message is undefined");
-  return JSON.stringify({ scope, data }, (key, value) => {
-    const t = typeof value;
-    if (t === "function" || t === "symbol") {
-      throw new TypeError(`the message holds a ${t}${key ? ` at key "${key}"` : ""}`);
-    }
-    return value;
-  });
+  // JSON.stringify would drop these silently; its fast path stays fast
+  // without a replacer.
+  refuse(data, "", 0);
+  return JSON.stringify({ scope, data });
 }
 export function utf8_length(text) {
-  return new TextEncoder().encode(text).length;
+  let bytes = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    // 2 bytes below 0x800, 3 above; a surrogate pair (2 units) is 4.
+    if (unit > 0x7f) bytes += unit > 0x7ff && (unit < 0xd800 || unit > 0xdfff) ? 2 : 1;
+  }
+  return bytes;
 }
 "#)]
 extern "C" {

@@ -1,6 +1,7 @@
 //! The session state machine: every decision of the SDK, no browser.
-//! Connecting and signaling live here; messages, publishing and statistics
-//! in the submodules.
+//! Here: the state, `connect`/`disconnect`, input dispatch, timers, failure
+//! and teardown. Reaching the machine is in `signaling`, the peer connection
+//! in `machine`, then `messages`, `publish` and `stats`.
 
 mod machine;
 mod messages;
@@ -68,6 +69,10 @@ pub struct Session<V> {
     stats: stats::Stats,
     /// The time of the input being handled.
     now: f64,
+    /// Local mode: `stop_session` is in flight; these `disconnect()`s wait
+    /// for it, and a new `start_session` must not overtake it.
+    stopping: Option<Vec<PromiseId>>,
+    start_deferred: bool,
 }
 
 impl<V> Session<V> {
@@ -89,6 +94,8 @@ impl<V> Session<V> {
             publishing: publish::Publishing::default(),
             stats: stats::Stats::default(),
             now: 0.0,
+            stopping: None,
+            start_deferred: false,
         }
     }
 
@@ -134,8 +141,11 @@ impl<V> Session<V> {
         let url = &self.options.coordinator_url;
         if self.options.local {
             self.phase = Phase::StartSession;
-            let request = plain_request(Purpose::StartSession, format!("{url}{}", paths::START_SESSION));
-            self.actions.push_back(Action::Http(request));
+            if self.stopping.is_some() {
+                self.start_deferred = true;
+            } else {
+                self.start_session();
+            }
         } else {
             self.phase = Phase::Token;
             let mut request = plain_request(Purpose::Token, format!("{url}{TOKENS_PATH}"));
@@ -144,6 +154,22 @@ impl<V> Session<V> {
         }
         self.set_timer(Timer::Step, TOKEN_TIMEOUT_MS);
         Outcome::Pending(promise)
+    }
+
+    fn start_session(&mut self) {
+        let url = format!("{}{}", self.options.coordinator_url, paths::START_SESSION);
+        self.actions.push_back(Action::Http(plain_request(Purpose::StartSession, url)));
+    }
+
+    /// The runtime answered `stop_session` (whatever it said, the session is
+    /// over for us): waiting `disconnect()`s resolve, a deferred start goes.
+    fn on_stopped(&mut self) {
+        for promise in self.stopping.take().unwrap_or_default() {
+            self.settle(promise, Ok(()));
+        }
+        if std::mem::take(&mut self.start_deferred) {
+            self.start_session();
+        }
     }
 
     fn promise(&mut self) -> PromiseId {
@@ -158,13 +184,20 @@ impl<V> Session<V> {
     /// `disconnect()`: leaves whatever was reached, at once. What was
     /// still pending (`connect()`, held messages, a publish) rejects with
     /// `CONNECTION_ABORTED`; that is the caller's own doing, so it is not
-    /// reported as an `error`.
-    pub fn disconnect(&mut self, now: f64) {
+    /// reported as an `error`. In local mode it is done when the runtime has
+    /// stopped the session, so that a `connect()` right after starts afresh.
+    pub fn disconnect(&mut self, now: f64) -> Outcome {
         let err = ReactorError::new(ErrorCode::ConnectionAborted, "disconnect() was called", now);
         self.reject_pending(&err);
         if !matches!(self.phase, Phase::Idle) {
             self.teardown();
         }
+        if self.stopping.is_none() {
+            return Outcome::Done;
+        }
+        let promise = self.promise();
+        self.stopping.get_or_insert_with(Vec::new).push(promise);
+        Outcome::Pending(promise)
     }
 
     /// Rejects every promise still waiting on this connection.
@@ -178,6 +211,10 @@ impl<V> Session<V> {
 
     /// Feeds one browser input. Inputs of an older connection are dropped.
     pub fn handle(&mut self, now: f64, generation: u32, input: Input<V>) {
+        // The one answer that outlives its connection.
+        if let Input::Http { purpose: Purpose::StopSession, .. } = input {
+            return self.on_stopped();
+        }
         if generation != self.generation || matches!(self.phase, Phase::Idle) {
             return;
         }
@@ -302,10 +339,14 @@ impl<V> Session<V> {
             self.socket_open = false;
         }
         // A local runtime keeps one session; free it for the next connect.
+        // (While its start is in flight there is nothing to stop yet, and a
+        // start the runtime already answered is harmless: it is idempotent.)
         if self.options.local && !matches!(self.phase, Phase::StartSession) {
             let url = format!("{}{}", self.options.coordinator_url, paths::STOP_SESSION);
             self.actions.push_back(Action::Http(plain_request(Purpose::StopSession, url)));
+            self.stopping.get_or_insert_with(Vec::new);
         }
+        self.start_deferred = false;
         self.actions.push_back(Action::Teardown);
         self.phase = Phase::Idle;
         self.waiting = None;

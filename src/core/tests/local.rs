@@ -61,3 +61,43 @@ fn local_runtime_unreachable() {
     assert!(err.message.contains("127.0.0.1:8081"));
     assert!(http_requests(&actions).is_empty(), "no session was started, so none is stopped");
 }
+
+#[test]
+fn local_disconnect_is_done_when_the_runtime_stopped() {
+    let mut d = local();
+    d.connect();
+    d.http(Purpose::StartSession, 200, descriptor());
+    let Outcome::Pending(promise) = d.session.disconnect(NOW) else { panic!("waits for stop_session") };
+    d.drain();
+    let stopped = d.http(Purpose::StopSession, 200, Reply::Other);
+    assert_eq!(stopped, vec![Action::Settle { promise, result: Ok(()) }]);
+    assert_eq!(d.session.disconnect(NOW), Outcome::Done, "nothing left to stop");
+}
+
+#[test]
+fn a_new_local_session_waits_for_the_old_one_to_stop() {
+    let mut d = local();
+    d.connect();
+    d.http(Purpose::StartSession, 200, descriptor());
+    d.session.disconnect(NOW);
+    d.drain();
+    let actions = d.connect();
+    assert!(http_requests(&actions).is_empty(), "start_session must not overtake stop_session");
+    // The stop's answer belongs to the old connection, and still counts.
+    let old = d.session.generation() - 1;
+    let stop = Input::Http { purpose: Purpose::StopSession, result: HttpResult::Failed("network".into()) };
+    d.session.handle(NOW, old, stop);
+    let actions = d.drain();
+    assert_eq!(http_requests(&actions)[0].purpose, Purpose::StartSession);
+    assert!(actions.iter().any(|a| matches!(a, Action::Settle { result: Ok(()), .. })), "the old disconnect() resolves");
+}
+
+#[test]
+fn a_failed_local_connection_also_stops_the_runtime_session() {
+    let mut d = local();
+    d.connect();
+    d.http(Purpose::StartSession, 200, descriptor());
+    let actions = d.http(Purpose::RegisterConnection, 500, Reply::Other);
+    assert!(http_requests(&actions).iter().any(|r| r.purpose == Purpose::StopSession));
+    assert!(http_requests(&d.connect()).is_empty(), "deferred until the stop is answered");
+}

@@ -133,6 +133,8 @@ async function session(): Promise<void> {
   await reactor.sendMessage(["any", "JSON", 1, true, null]);
   const camera = await navigator.mediaDevices.getUserMedia({ video: true });
   await reactor.publishVideoStream(camera);
+  // @ts-expect-error publishVideoStream takes a MediaStream
+  await reactor.publishVideoStream(camera.getVideoTracks()[0]);
   await reactor.unpublishVideoStream();
   await reactor.disconnect();
   await dev.sendMessage("held until ready in development mode");
