@@ -115,7 +115,10 @@ impl Reactor {
 
     /// Sends the first video track of `stream` to the model's input.
     #[wasm_bindgen(js_name = publishVideoStream, unchecked_return_type = "Promise<void>")]
-    pub fn publish_video_stream(&self, #[wasm_bindgen(unchecked_param_type = "MediaStream")] stream: &JsValue) -> Promise {
+    pub fn publish_video_stream(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "MediaStream")] stream: &JsValue,
+    ) -> Promise {
         let track = stream
             .dyn_ref::<MediaStream>()
             .and_then(|s| s.get_video_tracks().iter().next())
@@ -179,7 +182,11 @@ fn option_value(value: JsValue) -> OptionValue {
     } else if let Some(b) = value.as_bool() {
         OptionValue::Bool(b)
     } else {
-        OptionValue::Other(if value.is_null() { "null".into() } else { value.js_typeof().as_string().unwrap_or_default() })
+        OptionValue::Other(if value.is_null() {
+            "null".into()
+        } else {
+            value.js_typeof().as_string().unwrap_or_default()
+        })
     }
 }
 

@@ -2,11 +2,11 @@
 //! to WebAssembly. `core` decides, `web` talks to the browser, and this file
 //! is the JavaScript surface, mirroring the documented Reactor API.
 
+#[cfg(target_arch = "wasm32")]
+mod api;
 pub mod core;
 #[cfg(target_arch = "wasm32")]
 mod web;
-#[cfg(target_arch = "wasm32")]
-mod api;
 
 #[cfg(target_arch = "wasm32")]
 pub use api::Reactor;

@@ -44,11 +44,7 @@ pub struct ErrorBody {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ClientFrame {
     /// The first frame, and the only one the coordinator waits for.
-    Hello {
-        token: String,
-        model: String,
-        queueing: bool,
-    },
+    Hello { token: String, model: String, queueing: bool },
     /// The client leaves: its queue place or its session ends now.
     Leave,
 }

@@ -184,7 +184,10 @@ impl FromJson for ControlMessage {
                 request_id: string(v, "request_id")?,
                 data: Empty {},
                 error: v.field("error").and_then(|e| {
-                    Some(ControlError { code: string(&e, "code")?, message: opt_string(&e, "message").unwrap_or_default() })
+                    Some(ControlError {
+                        code: string(&e, "code")?,
+                        message: opt_string(&e, "message").unwrap_or_default(),
+                    })
                 }),
             }),
             _ => None,
@@ -508,13 +511,31 @@ mod tests {
     #[test]
     fn signaling_bodies() {
         let mapping = vec![
-            TrackMapping { mid: "0".into(), name: "webcam".into(), kind: TrackKind::Video, direction: TrackDirection::Sendonly },
-            TrackMapping { mid: "1".into(), name: "main_video".into(), kind: TrackKind::Video, direction: TrackDirection::Recvonly },
+            TrackMapping {
+                mid: "0".into(),
+                name: "webcam".into(),
+                kind: TrackKind::Video,
+                direction: TrackDirection::Sendonly,
+            },
+            TrackMapping {
+                mid: "1".into(),
+                name: "main_video".into(),
+                kind: TrackKind::Video,
+                direction: TrackDirection::Recvonly,
+            },
         ];
         let info = ClientInfo { sdk: Some("reactor-wasm".into()), version: None };
-        writes_like_serde(&SdpOffer { sdp_offer: "v=0\r\n".into(), track_mapping: mapping.clone(), client_info: Some(info) });
+        writes_like_serde(&SdpOffer {
+            sdp_offer: "v=0\r\n".into(),
+            track_mapping: mapping.clone(),
+            client_info: Some(info),
+        });
         writes_like_serde(&SdpOffer { sdp_offer: "v=0".into(), track_mapping: vec![], client_info: None });
-        let candidate = IceCandidate { candidate: "candidate:1 1 udp".into(), sdp_mid: Some("0".into()), sdp_mline_index: Some(65535) };
+        let candidate = IceCandidate {
+            candidate: "candidate:1 1 udp".into(),
+            sdp_mid: Some("0".into()),
+            sdp_mline_index: Some(65535),
+        };
         let bare = IceCandidate { candidate: "c".into(), sdp_mid: None, sdp_mline_index: None };
         writes_like_serde(&IceCandidates { candidates: vec![candidate, bare], is_final: false });
         writes_like_serde(&IceCandidates { candidates: vec![], is_final: true });
@@ -531,10 +552,16 @@ mod tests {
             writes_like_serde(&message);
             reads_like_serde(&message);
         }
-        let request = ControlMessage::Request { method: ControlMethod::PublishTrack, request_id: "r1".into(), data: name };
+        let request =
+            ControlMessage::Request { method: ControlMethod::PublishTrack, request_id: "r1".into(), data: name };
         writes_like_serde(&request);
         reads_like_serde(&request);
-        let ok = ControlMessage::Response { method: ControlMethod::PublishTrack, request_id: "r1".into(), data: Empty {}, error: None };
+        let ok = ControlMessage::Response {
+            method: ControlMethod::PublishTrack,
+            request_id: "r1".into(),
+            data: Empty {},
+            error: None,
+        };
         let taken = ControlMessage::Response {
             method: ControlMethod::PublishTrack,
             request_id: "r2".into(),
@@ -554,7 +581,11 @@ mod tests {
         reads_like_serde(&ErrorBody { code: ErrorCode::AuthenticationFailed, message: "no".into(), retry_after: None });
         reads_like_serde(&ServerFrame::Queued { position: 3, estimated_wait: Some(40.0) });
         reads_like_serde(&ServerFrame::Queued { position: 1, estimated_wait: None });
-        reads_like_serde(&ServerFrame::Error(ErrorBody { code: ErrorCode::UnknownModel, message: "?".into(), retry_after: None }));
+        reads_like_serde(&ServerFrame::Error(ErrorBody {
+            code: ErrorCode::UnknownModel,
+            message: "?".into(),
+            retry_after: None,
+        }));
         reads_like_serde(&ServerFrame::Assigned {
             session_id: "s1".into(),
             model: ModelInfo { name: "echo".into() },
@@ -564,7 +595,11 @@ mod tests {
                 commands: vec![CommandInfo { name: "set_brightness".into(), description: Some("0..1".into()) }],
                 emission_fps: Some(30.0),
             },
-            ice_servers: vec![IceServer { urls: vec!["stun:127.0.0.1:3478".into()], username: Some("u".into()), credential: Some("p".into()) }],
+            ice_servers: vec![IceServer {
+                urls: vec!["stun:127.0.0.1:3478".into()],
+                username: Some("u".into()),
+                credential: Some("p".into()),
+            }],
         });
     }
 
@@ -577,7 +612,12 @@ mod tests {
             state: "running".into(),
             model: SessionModel { name: "echo".into() },
             selected_transport: SelectedTransport { protocol: "webrtc".into(), version: "1.0".into() },
-            capabilities: Capabilities { protocol_version: String::new(), tracks: vec![], commands: vec![], emission_fps: None },
+            capabilities: Capabilities {
+                protocol_version: String::new(),
+                tracks: vec![],
+                commands: vec![],
+                emission_fps: None,
+            },
         });
     }
 
@@ -588,7 +628,10 @@ mod tests {
         assert_eq!(ServerFrame::from_json(&json!({"type":"party"})), None);
         assert_eq!(ErrorBody::from_json(&json!({"code":"NOT_A_CODE","message":"x"})), None);
         assert_eq!(TokenResponse::from_json(&json!({"token":5,"expires_in":1})), None);
-        assert_eq!(Capabilities::from_json(&json!({"tracks":[{"name":"x","kind":"smell","direction":"sendonly"}]})), None);
+        assert_eq!(
+            Capabilities::from_json(&json!({"tracks":[{"name":"x","kind":"smell","direction":"sendonly"}]})),
+            None
+        );
         // Unknown members are ignored, as serde does.
         let extra = json!({"connection_id":"c","track_map":[],"future":true});
         assert_eq!(ConnectionId::from_json(&extra), Some(ConnectionId { connection_id: "c".into() }));

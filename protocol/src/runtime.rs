@@ -304,17 +304,12 @@ mod tests {
     #[test]
     fn data_channel_messages_match_the_runtime() {
         let ping = Envelope { scope: Scope::Runtime, data: RuntimeMessage::Ping };
-        assert_eq!(
-            serde_json::to_value(&ping).unwrap(),
-            json!({"scope":"runtime","data":{"type":"ping"}})
-        );
+        assert_eq!(serde_json::to_value(&ping).unwrap(), json!({"scope":"runtime","data":{"type":"ping"}}));
         let schema: Envelope<RuntimeMessage> =
             serde_json::from_value(json!({"scope":"runtime","data":{"type":"requestSchema"}})).unwrap();
         assert_eq!(schema.data, RuntimeMessage::RequestSchema);
-        let stats: Envelope<RuntimeMessage> = serde_json::from_value(
-            json!({"scope":"runtime","data":{"type":"mediaStats","data":{"fps":30}}}),
-        )
-        .unwrap();
+        let stats: Envelope<RuntimeMessage> =
+            serde_json::from_value(json!({"scope":"runtime","data":{"type":"mediaStats","data":{"fps":30}}})).unwrap();
         assert_eq!(stats.data, RuntimeMessage::MediaStats);
     }
 
@@ -337,10 +332,9 @@ mod tests {
             serde_json::to_value(&request).unwrap(),
             json!({"type":"request","method":"publish_track","request_id":"r1","data":{"name":"webcam"}})
         );
-        let response: ControlMessage = serde_json::from_value(
-            json!({"type":"response","method":"publish_track","request_id":"r1","data":{}}),
-        )
-        .unwrap();
+        let response: ControlMessage =
+            serde_json::from_value(json!({"type":"response","method":"publish_track","request_id":"r1","data":{}}))
+                .unwrap();
         assert!(matches!(response, ControlMessage::Response { error: None, .. }));
     }
 

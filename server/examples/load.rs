@@ -264,8 +264,9 @@ async fn join(ws_url: &str, token: &str) -> Result<(Ws, Got), String> {
     let (mut ws, _) = tokio_tungstenite::connect_async_with_config(ws_url, Some(config), true)
         .await
         .map_err(|e| format!("connect: {e}"))?;
-    let hello = serde_json::to_string(&ClientFrame::Hello { token: token.into(), model: "echo".into(), queueing: true })
-        .expect("hello serializes");
+    let hello =
+        serde_json::to_string(&ClientFrame::Hello { token: token.into(), model: "echo".into(), queueing: true })
+            .expect("hello serializes");
     ws.send(Message::Text(hello.into())).await.map_err(|e| format!("hello: {e}"))?;
     let first = tokio::time::timeout(Duration::from_secs(30), async {
         loop {
@@ -283,7 +284,12 @@ async fn join(ws_url: &str, token: &str) -> Result<(Ws, Got), String> {
 }
 
 /// Reads frames until the socket ends; reports each with its arrival time.
-async fn client_task(client: usize, mut ws: Ws, mut leave: oneshot::Receiver<LeaveRequest>, reports: mpsc::UnboundedSender<Report>) {
+async fn client_task(
+    client: usize,
+    mut ws: Ws,
+    mut leave: oneshot::Receiver<LeaveRequest>,
+    reports: mpsc::UnboundedSender<Report>,
+) {
     let mut left = false;
     loop {
         tokio::select! {
@@ -386,7 +392,9 @@ async fn run(args: Args) -> Result<bool, String> {
     );
 
     let mut coordinator = match &args.url {
-        Some(url) => Coordinator { child: None, pid: args.pid, ws: ws_url(url)?, http: url.trim_end_matches('/').to_string() },
+        Some(url) => {
+            Coordinator { child: None, pid: args.pid, ws: ws_url(url)?, http: url.trim_end_matches('/').to_string() }
+        }
         None => spawn_coordinator(&args).await?,
     };
     let pid = coordinator.pid;
@@ -397,7 +405,8 @@ async fn run(args: Args) -> Result<bool, String> {
         .pool_max_idle_per_host(args.connect_concurrency)
         .build()
         .map_err(|e| e.to_string())?;
-    let shared_token = if args.shared_token { Some(token(&http, &coordinator.http, &args.api_key).await?) } else { None };
+    let shared_token =
+        if args.shared_token { Some(token(&http, &coordinator.http, &args.api_key).await?) } else { None };
 
     let (report_tx, mut reports) = mpsc::unbounded_channel::<Report>();
     let mut leaves: Vec<Option<oneshot::Sender<LeaveRequest>>> = (0..=n).map(|_| None).collect();
@@ -450,8 +459,12 @@ async fn run(args: Args) -> Result<bool, String> {
                 leaves[client] = Some(tx);
                 tokio::spawn(client_task(client, ws, rx, report_tx.clone()));
             }
-            Ok((_, _, Got::Queued(p))) => *failures.entry(format!("bad or repeated first position {p}")).or_default() += 1,
-            Ok((_, _, Got::Assigned)) => *failures.entry("assigned while the machine was held".into()).or_default() += 1,
+            Ok((_, _, Got::Queued(p))) => {
+                *failures.entry(format!("bad or repeated first position {p}")).or_default() += 1
+            }
+            Ok((_, _, Got::Assigned)) => {
+                *failures.entry("assigned while the machine was held".into()).or_default() += 1
+            }
             Ok((_, _, Got::Error(code))) => *failures.entry(format!("error frame {code}")).or_default() += 1,
             Ok((_, _, Got::Closed)) => *failures.entry("closed".into()).or_default() += 1,
             Err(error) => *failures.entry(error).or_default() += 1,
@@ -481,7 +494,9 @@ async fn run(args: Args) -> Result<bool, String> {
         "{:>5} {:>8} {:>8} {:>7} {:>8} {:>8} {:>8} {:>8} {:>8} {:>9} {:>8} {:>8}",
         "round", "waiting", "updates", "missing", "first", "p50", "p90", "p99", "max", "assigned", "cpu", "bench"
     );
-    println!("       (latencies from the holder's leave; cpu = coordinator CPU time in the round, bench = this process's)");
+    println!(
+        "       (latencies from the holder's leave; cpu = coordinator CPU time in the round, bench = this process's)"
+    );
     let round_timeout = Duration::from_secs(args.round_timeout_secs);
     let mut results = Vec::new();
     let mut unexpected: Vec<String> = Vec::new();

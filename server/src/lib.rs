@@ -88,7 +88,8 @@ pub async fn start(config: Config) -> Result<ServerHandle, Error> {
     }
 
     let (stop, stopped) = watch::channel(false);
-    let specs = machines.iter().map(|m| coordinator::MachineSpec { model: m.model.clone(), url: m.url.clone() }).collect();
+    let specs =
+        machines.iter().map(|m| coordinator::MachineSpec { model: m.model.clone(), url: m.url.clone() }).collect();
     let api_keys = config.effective_api_keys();
     let (shared, router) = coordinator::build(config.clone(), specs, stopped.clone());
     let router = static_files::routes(router, config.www_dir.as_deref(), config.pkg_dir.as_deref())
@@ -115,10 +116,6 @@ fn cors() -> CorsLayer {
     CorsLayer::new()
         .allow_origin(AllowOrigin::any())
         .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE, Method::PATCH, Method::OPTIONS])
-        .allow_headers([
-            header::AUTHORIZATION,
-            header::CONTENT_TYPE,
-            HeaderName::from_static("reactor-api-key"),
-        ])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, HeaderName::from_static("reactor-api-key")])
         .max_age(Duration::from_secs(600))
 }

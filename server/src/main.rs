@@ -106,7 +106,8 @@ async fn stop_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}
@@ -145,7 +146,12 @@ async fn main() {
         println!("Machine {} ({kind}) at {}", machine.model, machine.url);
     }
     let models: Vec<&str> = ModelKind::ALL.iter().map(|k| k.name()).collect();
-    println!("Coordinator at {} (WebSocket {}); simulated models: {}", handle.url(), handle.ws_url(), models.join(", "));
+    println!(
+        "Coordinator at {} (WebSocket {}); simulated models: {}",
+        handle.url(),
+        handle.ws_url(),
+        models.join(", ")
+    );
     if let Some(www) = &config.www_dir {
         println!("Serving {} at / and {} at /pkg/", www.display(), config.pkg_dir.as_deref().unwrap_or(www).display());
     }

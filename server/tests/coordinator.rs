@@ -254,12 +254,9 @@ async fn sessions_end_at_the_time_limit() {
 
 #[tokio::test]
 async fn one_key_holds_at_most_its_limit() {
-    let server = start(Config {
-        api_keys: vec!["a".into(), "b".into()],
-        max_sessions_per_key: Some(2),
-        ..Config::for_tests()
-    })
-    .await;
+    let server =
+        start(Config { api_keys: vec!["a".into(), "b".into()], max_sessions_per_key: Some(2), ..Config::for_tests() })
+            .await;
     let a = token_for(&server, "a").await;
     let b = token_for(&server, "b").await;
     let mut a1 = Client::hello(&server, &a, "echo", true).await;
@@ -317,11 +314,8 @@ async fn silent_clients_are_dropped_by_the_heartbeat() {
 
 #[tokio::test]
 async fn pools_keep_one_queue_per_model() {
-    let server = start(Config {
-        machines: vec![(ModelKind::Echo, 2), (ModelKind::Generator, 1)],
-        ..Config::for_tests()
-    })
-    .await;
+    let server =
+        start(Config { machines: vec![(ModelKind::Echo, 2), (ModelKind::Generator, 1)], ..Config::for_tests() }).await;
     let token = token(&server).await;
     let mut e1 = Client::hello(&server, &token, "echo", true).await;
     let mut e2 = Client::hello(&server, &token, "echo", true).await;

@@ -16,10 +16,10 @@ use reactor_protocol::runtime::{
 use reactor_server::video::codec::{Decoder, Encoder};
 use reactor_server::video::Frame;
 use reactor_server::{Config, ModelKind};
-use str0m::format::Codec;
-use str0m::media::MediaTime;
 use serde_json::{json, Value};
 use str0m::channel::ChannelId;
+use str0m::format::Codec;
+use str0m::media::MediaTime;
 use str0m::media::{Direction, MediaKind, Mid};
 use str0m::net::{Protocol, Receive};
 use str0m::{Candidate, Event, Input, Output, Rtc};
@@ -48,7 +48,12 @@ impl Peer {
     }
 
     /// Drives the connection until `done` says so or the deadline passes.
-    fn run_until(&mut self, seen: &mut Seen, deadline: Instant, mut done: impl FnMut(&mut Peer, &Seen) -> bool) -> bool {
+    fn run_until(
+        &mut self,
+        seen: &mut Seen,
+        deadline: Instant,
+        mut done: impl FnMut(&mut Peer, &Seen) -> bool,
+    ) -> bool {
         let mut buf = vec![0u8; 2000];
         let local = self.socket.local_addr().unwrap();
         loop {
@@ -99,7 +104,12 @@ impl Peer {
             let input = match self.socket.recv_from(&mut buf) {
                 Ok((n, source)) => Input::Receive(
                     Instant::now(),
-                    Receive { proto: Protocol::Udp, source, destination: local, contents: buf[..n].try_into().unwrap() },
+                    Receive {
+                        proto: Protocol::Udp,
+                        source,
+                        destination: local,
+                        contents: buf[..n].try_into().unwrap(),
+                    },
                 ),
                 Err(_) => Input::Timeout(Instant::now()),
             };
@@ -147,9 +157,19 @@ async fn connect(server_url: &str, session: &str, token: &str, with_input: bool)
         .unwrap();
     let mut mapping = vec![];
     if let Some(mid) = input {
-        mapping.push(TrackMapping { mid: mid.to_string(), name: "webcam".into(), kind: TrackKind::Video, direction: TrackDirection::Sendonly });
+        mapping.push(TrackMapping {
+            mid: mid.to_string(),
+            name: "webcam".into(),
+            kind: TrackKind::Video,
+            direction: TrackDirection::Sendonly,
+        });
     }
-    mapping.push(TrackMapping { mid: output.to_string(), name: "main_video".into(), kind: TrackKind::Video, direction: TrackDirection::Recvonly });
+    mapping.push(TrackMapping {
+        mid: output.to_string(),
+        name: "main_video".into(),
+        kind: TrackKind::Video,
+        direction: TrackDirection::Recvonly,
+    });
     let sdp_url = format!("{base}/connections/{}/sdp_params", created.connection_id);
     let posted = http()
         .post(&sdp_url)

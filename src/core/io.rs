@@ -101,7 +101,10 @@ pub enum Reply {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum HttpResult {
-    Answered { status: u16, reply: Reply },
+    Answered {
+        status: u16,
+        reply: Reply,
+    },
     /// Network failure, CORS refusal, abort: no status.
     Failed(String),
 }
@@ -143,16 +146,25 @@ pub enum PeerState {
 /// generation so a torn-down connection cannot reach a newer one.
 #[derive(Debug)]
 pub enum Input<V> {
-    Http { purpose: Purpose, result: HttpResult },
+    Http {
+        purpose: Purpose,
+        result: HttpResult,
+    },
     SocketOpen,
     SocketFrame(ServerFrame),
     /// A frame that is not valid JSON or not a known frame.
     SocketBadFrame(String),
-    SocketClosed { code: u16, reason: String },
+    SocketClosed {
+        code: u16,
+        reason: String,
+    },
     Timer(Timer),
     /// `createOffer` + `setLocalDescription` done; `mids` in the order of
     /// [`PeerPlan::send`] then [`PeerPlan::receive`].
-    OfferReady { sdp: String, mids: Vec<Option<String>> },
+    OfferReady {
+        sdp: String,
+        mids: Vec<Option<String>>,
+    },
     /// A local ICE candidate; `None` when gathering is complete.
     LocalCandidate(Option<IceCandidate>),
     /// A peer operation failed (offer, answer, channel creation).
@@ -163,14 +175,20 @@ pub enum Input<V> {
     ChannelOpen(Channel),
     ChannelClosed(Channel),
     /// A message on the `data` channel; `scope` is `None` when absent or unknown.
-    DataMessage { scope: Option<Scope>, data: V },
+    DataMessage {
+        scope: Option<Scope>,
+        data: V,
+    },
     /// The model's video track arrived.
     RemoteTrack(V),
     /// A message on the `control` channel.
     Control(ControlMessage),
     /// The model video's `inbound-rtp` statistics: frames decoded so far,
     /// at `at_ms` (the report's timestamp).
-    Stats { frames_decoded: f64, at_ms: f64 },
+    Stats {
+        frames_decoded: f64,
+        at_ms: f64,
+    },
 }
 
 /// Names a JS promise the core will settle later with [`Action::Settle`].
@@ -220,11 +238,19 @@ pub enum Event<V> {
 pub enum Action<V> {
     Emit(Event<V>),
     /// Settle a promise handed out as [`Outcome::Pending`].
-    Settle { promise: PromiseId, result: Result<(), ReactorError> },
+    Settle {
+        promise: PromiseId,
+        result: Result<(), ReactorError>,
+    },
     Http(HttpRequest),
-    OpenSocket { url: String },
+    OpenSocket {
+        url: String,
+    },
     SendFrame(ClientFrame),
-    SetTimer { timer: Timer, ms: u32 },
+    SetTimer {
+        timer: Timer,
+        ms: u32,
+    },
     CancelTimer(Timer),
     CreatePeer(PeerPlan),
     SetRemoteAnswer(String),
@@ -232,7 +258,10 @@ pub enum Action<V> {
     ReplaceTrack(Option<V>),
     /// Read the model video receiver's statistics; answer with [`Input::Stats`].
     ReadStats,
-    Send { channel: Channel, message: Outgoing<V> },
+    Send {
+        channel: Channel,
+        message: Outgoing<V>,
+    },
     /// Drop every browser resource of the current connection: socket,
     /// peer, channels, timers, listeners.
     Teardown,

@@ -89,7 +89,8 @@ impl Link {
             };
             track_mapping.push(TrackMapping { mid, name: name.clone(), kind: TrackKind::Video, direction });
         }
-        let client_info = ClientInfo { sdk: Some("reactor-wasm".into()), version: Some(env!("CARGO_PKG_VERSION").into()) };
+        let client_info =
+            ClientInfo { sdk: Some("reactor-wasm".into()), version: Some(env!("CARGO_PKG_VERSION").into()) };
         self.offer = Some(SdpOffer { sdp_offer: sdp, track_mapping, client_info: Some(client_info) });
         Ok(self.post_offer())
     }
@@ -98,7 +99,12 @@ impl Link {
     fn post_offer(&mut self) -> Option<HttpRequest> {
         let _ = self.connection_id.as_ref()?;
         let offer = self.offer.take()?;
-        Some(self.request(Purpose::PostOffer, Method::Post, &self.connection_path(paths::SDP_PARAMS), Body::Offer(offer)))
+        Some(self.request(
+            Purpose::PostOffer,
+            Method::Post,
+            &self.connection_path(paths::SDP_PARAMS),
+            Body::Offer(offer),
+        ))
     }
 
     /// The offer was accepted: from now on candidates go straight out.

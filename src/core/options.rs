@@ -89,13 +89,11 @@ fn boolean(option: &'static str, value: OptionValue, default: bool) -> Result<bo
     match value {
         OptionValue::Bool(b) => Ok(b),
         OptionValue::Missing => Ok(default),
-        OptionValue::Str(_) => Err(OptionError {
-            option,
-            message: format!("option `{option}` must be a boolean, got string"),
-        }),
-        OptionValue::Other(t) => Err(OptionError {
-            option,
-            message: format!("option `{option}` must be a boolean, got {t}"),
-        }),
+        OptionValue::Str(_) => {
+            Err(OptionError { option, message: format!("option `{option}` must be a boolean, got string") })
+        }
+        OptionValue::Other(t) => {
+            Err(OptionError { option, message: format!("option `{option}` must be a boolean, got {t}") })
+        }
     }
 }

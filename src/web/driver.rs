@@ -10,7 +10,9 @@ use js_sys::{Function, JsString, Object, Promise, Reflect};
 use reactor_protocol::runtime::{Envelope, Scope};
 use wasm_bindgen::{JsCast, JsValue};
 
-use crate::core::{Action, Event, Input, Options, Outcome, Outgoing, PromiseId, ReactorError, Session, Status, WaitingInfo};
+use crate::core::{
+    Action, Event, Input, Options, Outcome, Outgoing, PromiseId, ReactorError, Session, Status, WaitingInfo,
+};
 
 use super::connection::Connection;
 use super::errors::error_object;
@@ -177,7 +179,9 @@ impl Driver {
                     conn.peer = Some(peer);
                     None
                 }
-                Err(e) => Some(Input::PeerFailed(format!("the browser refused the peer connection: {}", json::describe(&e)))),
+                Err(e) => {
+                    Some(Input::PeerFailed(format!("the browser refused the peer connection: {}", json::describe(&e))))
+                }
             },
             Action::SetRemoteAnswer(sdp) => {
                 if let Some(peer) = &conn.peer {

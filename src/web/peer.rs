@@ -9,9 +9,9 @@ use reactor_protocol::runtime::{IceCandidate, Scope, CONTROL_CHANNEL, DATA_CHANN
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{
-    Event, MediaStreamTrack, MessageEvent, RtcConfiguration, RtcRtpReceiver, RtcRtpSender, RtcDataChannel, RtcPeerConnection, RtcPeerConnectionIceEvent,
-    RtcPeerConnectionState, RtcRtpTransceiver, RtcRtpTransceiverDirection, RtcRtpTransceiverInit, RtcSdpType,
-    RtcSessionDescriptionInit, RtcTrackEvent,
+    Event, MediaStreamTrack, MessageEvent, RtcConfiguration, RtcDataChannel, RtcPeerConnection,
+    RtcPeerConnectionIceEvent, RtcPeerConnectionState, RtcRtpReceiver, RtcRtpSender, RtcRtpTransceiver,
+    RtcRtpTransceiverDirection, RtcRtpTransceiverInit, RtcSdpType, RtcSessionDescriptionInit, RtcTrackEvent,
 };
 
 use crate::core::{Channel, Input, PeerPlan, PeerState};
@@ -116,7 +116,8 @@ impl Peer {
                 let report = JsFuture::from(receiver.get_stats()).await.ok()?;
                 let report: js_sys::Map = report.unchecked_into();
                 let inbound = report.values().into_iter().flatten().find(|stats| {
-                    Reflect::get(stats, &"type".into()).ok().and_then(|t| t.as_string()).as_deref() == Some("inbound-rtp")
+                    Reflect::get(stats, &"type".into()).ok().and_then(|t| t.as_string()).as_deref()
+                        == Some("inbound-rtp")
                 })?;
                 let field = |key: &str| Reflect::get(&inbound, &key.into()).ok().and_then(|v| v.as_f64());
                 Some(Input::Stats { frames_decoded: field("framesDecoded")?, at_ms: field("timestamp")? })

@@ -116,7 +116,8 @@ async fn the_offer_puts_model_inputs_first_and_reports_their_mids() {
     .await;
     let mids: Vec<String> = mids.into_iter().map(|m| m.expect("every track has a mid")).collect();
     assert_eq!(mids.len(), 2);
-    let video_lines: Vec<&str> = sdp.lines().filter(|l| l.starts_with("a=sendonly") || l.starts_with("a=recvonly")).collect();
+    let video_lines: Vec<&str> =
+        sdp.lines().filter(|l| l.starts_with("a=sendonly") || l.starts_with("a=recvonly")).collect();
     assert_eq!(video_lines, vec!["a=sendonly", "a=recvonly"], "input before output");
     assert!(sdp.contains("m=application"), "the data channels are negotiated");
     assert!(sdp.find(&format!("a=mid:{}", mids[0])) < sdp.find(&format!("a=mid:{}", mids[1])));

@@ -80,7 +80,9 @@ async fn start_session(shared: &Shared, url: &str) -> Result<(SessionDescriptor,
     let ice_url = format!("{url}/sessions/{LOCAL_SESSION_ID}{}{}", paths::WEBRTC, paths::ICE_SERVERS);
     // A runtime without the call still works on loopback: no servers.
     let ice = match shared.http.get(ice_url).timeout(timeout).send().await {
-        Ok(r) if r.status().is_success() => r.json::<IceServersResponse>().await.map(|r| r.ice_servers).unwrap_or_default(),
+        Ok(r) if r.status().is_success() => {
+            r.json::<IceServersResponse>().await.map(|r| r.ice_servers).unwrap_or_default()
+        }
         _ => Vec::new(),
     };
     let ice_servers = ice
@@ -95,12 +97,8 @@ async fn start_session(shared: &Shared, url: &str) -> Result<(SessionDescriptor,
 }
 
 async fn reset(shared: &Shared, id: MachineId, url: &str) {
-    let stopped = shared
-        .http
-        .post(format!("{url}{}", paths::STOP_SESSION))
-        .timeout(Duration::from_secs(10))
-        .send()
-        .await;
+    let stopped =
+        shared.http.post(format!("{url}{}", paths::STOP_SESSION)).timeout(Duration::from_secs(10)).send().await;
     match stopped {
         Ok(r) if r.status().is_success() => {
             tracing::debug!(machine = id, "machine reset");

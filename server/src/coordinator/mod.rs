@@ -34,7 +34,10 @@ use tokens::Tokens;
 #[derive(Debug)]
 pub(crate) enum ToClient {
     /// A new place in line (the task builds the `queued` frame).
-    Queued { position: u32, estimated_wait: Option<f64> },
+    Queued {
+        position: u32,
+        estimated_wait: Option<f64>,
+    },
     Frame(Box<ServerFrame>),
     /// Send this error frame, then close.
     Fatal(Box<ErrorBody>),
@@ -93,7 +96,11 @@ pub struct MachineSpec {
 
 /// Builds the coordinator's state and router, and spawns one task per
 /// machine (health checks, start and reset calls).
-pub(crate) fn build(config: Config, machines: Vec<MachineSpec>, shutdown: watch::Receiver<bool>) -> (Arc<Shared>, Router<()>) {
+pub(crate) fn build(
+    config: Config,
+    machines: Vec<MachineSpec>,
+    shutdown: watch::Receiver<bool>,
+) -> (Arc<Shared>, Router<()>) {
     let mut scheduler = Scheduler::new();
     let mut receivers = Vec::new();
     let mut entries = Vec::new();

@@ -51,7 +51,11 @@ pub(crate) async fn forward(
         Ok(answer) => answer,
         Err(error) => {
             tracing::warn!(session_id, %url, %error, "machine unreachable through the proxy");
-            return error_response(StatusCode::BAD_GATEWAY, ErrorCode::GpuConnectionFailed, "the machine did not answer");
+            return error_response(
+                StatusCode::BAD_GATEWAY,
+                ErrorCode::GpuConnectionFailed,
+                "the machine did not answer",
+            );
         }
     };
     let status = StatusCode::from_u16(answer.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);

@@ -32,9 +32,14 @@ pub enum Event {
 pub enum Join {
     /// Events contain the `Assign`.
     Assigned,
-    Queued { position: u32, estimated_wait: Option<f64> },
+    Queued {
+        position: u32,
+        estimated_wait: Option<f64>,
+    },
     /// Queueing was off and nothing is free; suggested retry in seconds.
-    NoCapacity { retry_after: f64 },
+    NoCapacity {
+        retry_after: f64,
+    },
     UnknownModel,
 }
 
@@ -122,7 +127,14 @@ impl Scheduler {
         self.models.get(model).map_or(0, |q| q.waiting.len())
     }
 
-    pub fn join(&mut self, client: ClientId, model: &str, queueing: bool, now: Instant, events: &mut Vec<Event>) -> Join {
+    pub fn join(
+        &mut self,
+        client: ClientId,
+        model: &str,
+        queueing: bool,
+        now: Instant,
+        events: &mut Vec<Event>,
+    ) -> Join {
         let Some(queue) = self.models.get(model) else {
             return Join::UnknownModel;
         };
@@ -420,10 +432,7 @@ mod tests {
         s.join(2, "echo", true, now, &mut ev);
         assert!(matches!(s.join(3, "echo", true, now, &mut ev), Join::Queued { position: 1, .. }));
         assert_eq!(s.join(4, "generator", true, now, &mut ev), Join::Assigned);
-        assert_eq!(
-            (s.machine_of(1), s.machine_of(2), s.machine_of(4)),
-            (Some(e1), Some(e2), Some(g))
-        );
+        assert_eq!((s.machine_of(1), s.machine_of(2), s.machine_of(4)), (Some(e1), Some(e2), Some(g)));
     }
 
     #[test]

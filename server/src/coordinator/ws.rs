@@ -26,14 +26,11 @@ pub(crate) async fn upgrade(State(shared): State<Arc<Shared>>, ws: WebSocketUpgr
     // before every read attempt: with thousands of queued clients that memset
     // dominated each round of position updates and held 128 KiB per socket.
     // Client frames are small; a bigger one still grows the buffer as needed.
-    ws.max_message_size(max)
-        .max_frame_size(max)
-        .read_buffer_size(READ_BUFFER)
-        .on_upgrade(move |socket| async move {
-            shared.socket_opened();
-            serve(&shared, socket).await;
-            shared.socket_closed();
-        })
+    ws.max_message_size(max).max_frame_size(max).read_buffer_size(READ_BUFFER).on_upgrade(move |socket| async move {
+        shared.socket_opened();
+        serve(&shared, socket).await;
+        shared.socket_closed();
+    })
 }
 
 async fn send(socket: &mut WebSocket, frame: &ServerFrame) -> bool {

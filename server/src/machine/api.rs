@@ -11,8 +11,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use reactor_protocol::runtime::{
     ConnectionId, Health, IceCandidates, IceServersResponse, NewConnection, RuntimeProblem, SdpAnswer, SdpOffer,
-    SelectedTransport,
-    SessionDescriptor, SessionModel,
+    SelectedTransport, SessionDescriptor, SessionModel,
 };
 use tower_http::cors::CorsLayer;
 
@@ -75,7 +74,8 @@ impl MachineState {
 type Shared = Arc<MachineState>;
 
 pub(crate) fn router(kind: ModelKind, fps: u32) -> (Shared, Router) {
-    let state = Arc::new(MachineState { kind, fps, inner: Mutex::new(Inner { running: false, connections: HashMap::new() }) });
+    let state =
+        Arc::new(MachineState { kind, fps, inner: Mutex::new(Inner { running: false, connections: HashMap::new() }) });
     let webrtc = "/sessions/{session_id}/transport/webrtc";
     let router = Router::new()
         .route("/start_session", post(start_session))
@@ -205,7 +205,10 @@ async fn post_offer(
     (StatusCode::ACCEPTED, Json(ConnectionId { connection_id })).into_response()
 }
 
-async fn get_answer(State(state): State<Shared>, Path((session_id, connection_id)): Path<(String, String)>) -> Response {
+async fn get_answer(
+    State(state): State<Shared>,
+    Path((session_id, connection_id)): Path<(String, String)>,
+) -> Response {
     if !is_local(&session_id) {
         return problem(StatusCode::NOT_FOUND, "unknown session");
     }

@@ -33,7 +33,10 @@ const MAX_IDLE: Duration = Duration::from_millis(20);
 
 pub(crate) enum RtcCmd {
     /// A renegotiation (`PUT sdp_params`).
-    Offer { offer: SdpOffer, reply: oneshot::Sender<Result<String, String>> },
+    Offer {
+        offer: SdpOffer,
+        reply: oneshot::Sender<Result<String, String>>,
+    },
     /// A trickled remote candidate line.
     Candidate(String),
     Close,
@@ -120,7 +123,12 @@ fn str0m_offer(offer: &SdpOffer) -> Result<str0m::change::SdpOffer, String> {
 }
 
 impl Peer {
-    fn accept(offer: SdpOffer, candidates: Vec<String>, model: Box<dyn Model>, fps: u32) -> Result<(Peer, String), String> {
+    fn accept(
+        offer: SdpOffer,
+        candidates: Vec<String>,
+        model: Box<dyn Model>,
+        fps: u32,
+    ) -> Result<(Peer, String), String> {
         // Loopback only: one host candidate on 127.0.0.1, no STUN, no mDNS.
         let socket = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).map_err(|e| e.to_string())?;
         let local = socket.local_addr().map_err(|e| e.to_string())?;

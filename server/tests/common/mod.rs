@@ -50,12 +50,7 @@ pub async fn token(server: &ServerHandle) -> String {
 }
 
 pub async fn token_for(server: &ServerHandle, key: &str) -> String {
-    let response = http()
-        .post(format!("{}/tokens", server.url()))
-        .header(API_KEY_HEADER, key)
-        .send()
-        .await
-        .unwrap();
+    let response = http().post(format!("{}/tokens", server.url())).header(API_KEY_HEADER, key).send().await.unwrap();
     assert_eq!(response.status(), 200);
     response.json::<TokenResponse>().await.unwrap().token
 }
@@ -172,7 +167,11 @@ impl FakeRuntime {
             selected_transport: SelectedTransport { protocol: "webrtc".into(), version: "1.0".into() },
             capabilities: Capabilities {
                 protocol_version: "1.0".into(),
-                tracks: vec![TrackInfo { name: "main_video".into(), kind: TrackKind::Video, direction: TrackDirection::Recvonly }],
+                tracks: vec![TrackInfo {
+                    name: "main_video".into(),
+                    kind: TrackKind::Video,
+                    direction: TrackDirection::Recvonly,
+                }],
                 commands: vec![],
                 emission_fps: Some(30.0),
             },

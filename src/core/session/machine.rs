@@ -21,7 +21,8 @@ impl<V> Session<V> {
             let tracks = tracks.filter(move |t| t.kind == TrackKind::Video && t.direction == direction);
             tracks.map(|t| t.name.clone()).collect::<Vec<_>>()
         };
-        let plan = PeerPlan { ice_servers, send: videos(TrackDirection::Sendonly), receive: videos(TrackDirection::Recvonly) };
+        let plan =
+            PeerPlan { ice_servers, send: videos(TrackDirection::Sendonly), receive: videos(TrackDirection::Recvonly) };
         let link = Link::new(base, bearer, plan.clone());
         self.actions.push_back(Action::CreatePeer(plan));
         self.actions.push_back(Action::Http(link.register()));

@@ -14,9 +14,7 @@ pub use signaling::ws_url;
 use std::collections::VecDeque;
 
 use reactor_protocol::coordinator::{ClientFrame, TOKENS_PATH};
-use reactor_protocol::runtime::{
-    paths, RuntimeMessage, Scope, PING_INTERVAL_MS,
-};
+use reactor_protocol::runtime::{paths, RuntimeMessage, Scope, PING_INTERVAL_MS};
 use reactor_protocol::ErrorCode;
 
 use super::io::*;
@@ -42,9 +40,14 @@ enum Phase {
     /// `POST /tokens` in flight.
     Token,
     /// WebSocket opening.
-    Socket { token: String },
+    Socket {
+        token: String,
+    },
     /// `hello` sent; queued or about to be.
-    Queue { token: String, heard: bool },
+    Queue {
+        token: String,
+        heard: bool,
+    },
     /// Local mode: `POST /start_session` in flight.
     StartSession,
     Machine(Link),
@@ -276,12 +279,25 @@ impl<V> Session<V> {
             }
             (Timer::Step, phase) => {
                 let (code, message) = match phase {
-                    Phase::Token => (ErrorCode::CoordinatorConnectionError, "the coordinator did not answer the token request in time"),
-                    Phase::Socket { .. } => (ErrorCode::CoordinatorConnectionError, "the coordinator's WebSocket did not open in time"),
-                    Phase::Queue { .. } => (ErrorCode::CoordinatorConnectionError, "the coordinator did not answer hello in time"),
-                    Phase::StartSession => (ErrorCode::GpuConnectionFailed, "the machine did not start a session in time"),
-                    Phase::Machine(link) if !link.answer_set => (ErrorCode::GpuConnectionFailed, "the machine did not answer the offer in time"),
-                    Phase::Machine(_) => (ErrorCode::GpuConnectionFailed, "the machine connection did not come up in time"),
+                    Phase::Token => (
+                        ErrorCode::CoordinatorConnectionError,
+                        "the coordinator did not answer the token request in time",
+                    ),
+                    Phase::Socket { .. } => {
+                        (ErrorCode::CoordinatorConnectionError, "the coordinator's WebSocket did not open in time")
+                    }
+                    Phase::Queue { .. } => {
+                        (ErrorCode::CoordinatorConnectionError, "the coordinator did not answer hello in time")
+                    }
+                    Phase::StartSession => {
+                        (ErrorCode::GpuConnectionFailed, "the machine did not start a session in time")
+                    }
+                    Phase::Machine(link) if !link.answer_set => {
+                        (ErrorCode::GpuConnectionFailed, "the machine did not answer the offer in time")
+                    }
+                    Phase::Machine(_) => {
+                        (ErrorCode::GpuConnectionFailed, "the machine connection did not come up in time")
+                    }
                     Phase::Idle => return,
                 };
                 self.fail(ReactorError::new(code, message, now));
@@ -365,7 +381,11 @@ fn plain_request(purpose: Purpose, url: String) -> HttpRequest {
 }
 
 fn sep(reason: &str) -> &'static str {
-    if reason.is_empty() { "" } else { ": " }
+    if reason.is_empty() {
+        ""
+    } else {
+        ": "
+    }
 }
 
 fn channel_name(channel: Channel) -> &'static str {

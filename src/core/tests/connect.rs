@@ -156,11 +156,14 @@ fn ready_needs_peer_and_both_channels_and_resumes_outputs() {
     assert!(statuses(&d.input(Input::PeerState(PeerState::Connected))).is_empty());
     assert!(statuses(&d.input(Input::ChannelOpen(Channel::Data))).is_empty());
     let actions = d.input(Input::ChannelOpen(Channel::Control));
-    let resume = ControlMessage::Notification { event: TrackEvent::ResumeTrack, data: TrackRef { name: "main_video".into() } };
+    let resume =
+        ControlMessage::Notification { event: TrackEvent::ResumeTrack, data: TrackRef { name: "main_video".into() } };
     assert!(actions.contains(&Action::Send { channel: Channel::Control, message: Outgoing::Control(resume) }));
     assert_eq!(statuses(&actions), vec![Status::Ready]);
     assert_eq!(settled(&actions), vec![&Ok(())]);
-    assert!(actions.contains(&Action::Send { channel: Channel::Data, message: Outgoing::Runtime(RuntimeMessage::Ping) }));
+    assert!(
+        actions.contains(&Action::Send { channel: Channel::Data, message: Outgoing::Runtime(RuntimeMessage::Ping) })
+    );
     assert_eq!(d.session.waiting_info(), None, "not waiting any more");
 }
 
@@ -261,7 +264,10 @@ fn inputs_of_a_torn_down_connection_never_reach_the_next() {
     d.session.disconnect(NOW);
     d.connect();
     let token = reactor_protocol::coordinator::TokenResponse { token: "old".into(), expires_in: 1 };
-    let stale = Input::Http { purpose: Purpose::Token, result: HttpResult::Answered { status: 200, reply: Reply::Token(token) } };
+    let stale = Input::Http {
+        purpose: Purpose::Token,
+        result: HttpResult::Answered { status: 200, reply: Reply::Token(token) },
+    };
     d.session.handle(NOW, old, stale);
     assert!(d.drain().is_empty());
     d.session.handle(NOW, old, Input::SocketClosed { code: 1006, reason: String::new() });

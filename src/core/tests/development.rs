@@ -36,7 +36,8 @@ fn held_messages_go_out_in_order_at_ready() {
     assert_eq!(app_sends(&actions), vec!["one".to_string(), "two".to_string()]);
     let (Outcome::Pending(a), Outcome::Pending(b)) = (first, second) else { unreachable!() };
     let ready_at = actions.iter().position(|x| *x == Action::Emit(Event::StatusChanged(Status::Ready))).unwrap();
-    let first_send = actions.iter().position(|x| matches!(x, Action::Send { message: Outgoing::Application(_), .. })).unwrap();
+    let first_send =
+        actions.iter().position(|x| matches!(x, Action::Send { message: Outgoing::Application(_), .. })).unwrap();
     assert!(ready_at < first_send, "delivered once ready");
     assert!(actions.contains(&Action::Settle { promise: a, result: Ok(()) }));
     assert!(actions.contains(&Action::Settle { promise: b, result: Ok(()) }));
@@ -91,7 +92,10 @@ fn a_held_publish_goes_out_at_ready_and_the_latest_track_wins() {
     actions.extend(d.up());
     assert!(actions.contains(&Action::ReplaceTrack(Some("cam-2".into()))));
     assert!(!actions.contains(&Action::ReplaceTrack(Some("cam-1".into()))));
-    assert!(!actions.iter().any(|a| matches!(a, Action::Settle { promise, .. } if *promise == second)), "waits for the runtime");
+    assert!(
+        !actions.iter().any(|a| matches!(a, Action::Settle { promise, .. } if *promise == second)),
+        "waits for the runtime"
+    );
 }
 
 #[test]

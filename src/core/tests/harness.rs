@@ -1,9 +1,7 @@
 //! Drives a [`Session`] the way the web shell would and records what it asks for.
 
 use reactor_protocol::coordinator::{ErrorBody, IceServer, ServerFrame, TokenResponse};
-use reactor_protocol::runtime::{
-    Capabilities, ConnectionId, SdpAnswer, TrackDirection, TrackInfo, TrackKind,
-};
+use reactor_protocol::runtime::{Capabilities, ConnectionId, SdpAnswer, TrackDirection, TrackInfo, TrackKind};
 use reactor_protocol::ErrorCode;
 
 use crate::core::*;

@@ -6,7 +6,12 @@ use reactor_protocol::runtime::{SelectedTransport, SessionDescriptor, SessionMod
 use reactor_protocol::ErrorCode;
 
 fn local() -> Driver {
-    Driver::with(Options { local: true, api_key: String::new(), coordinator_url: "http://127.0.0.1:8081".into(), ..options() })
+    Driver::with(Options {
+        local: true,
+        api_key: String::new(),
+        coordinator_url: "http://127.0.0.1:8081".into(),
+        ..options()
+    })
 }
 
 fn descriptor() -> Reply {
@@ -89,7 +94,10 @@ fn a_new_local_session_waits_for_the_old_one_to_stop() {
     d.session.handle(NOW, old, stop);
     let actions = d.drain();
     assert_eq!(http_requests(&actions)[0].purpose, Purpose::StartSession);
-    assert!(actions.iter().any(|a| matches!(a, Action::Settle { result: Ok(()), .. })), "the old disconnect() resolves");
+    assert!(
+        actions.iter().any(|a| matches!(a, Action::Settle { result: Ok(()), .. })),
+        "the old disconnect() resolves"
+    );
 }
 
 #[test]

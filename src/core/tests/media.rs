@@ -8,7 +8,10 @@ use crate::core::*;
 
 fn publish_request(actions: &[A]) -> Option<String> {
     actions.iter().find_map(|a| match a {
-        Action::Send { channel: Channel::Control, message: Outgoing::Control(ControlMessage::Request { request_id, data, .. }) } => {
+        Action::Send {
+            channel: Channel::Control,
+            message: Outgoing::Control(ControlMessage::Request { request_id, data, .. }),
+        } => {
             assert_eq!(data.name, "webcam", "the model's input track");
             Some(request_id.clone())
         }
@@ -17,7 +20,12 @@ fn publish_request(actions: &[A]) -> Option<String> {
 }
 
 fn response(request_id: &str, error: Option<ControlError>) -> Input<String> {
-    Input::Control(ControlMessage::Response { method: ControlMethod::PublishTrack, request_id: request_id.into(), data: Empty {}, error })
+    Input::Control(ControlMessage::Response {
+        method: ControlMethod::PublishTrack,
+        request_id: request_id.into(),
+        data: Empty {},
+        error,
+    })
 }
 
 fn pending(outcome: Outcome) -> PromiseId {
@@ -129,7 +137,8 @@ fn unpublish_stops_sending_and_tells_the_runtime() {
     d.session.unpublish(NOW);
     let actions = d.drain();
     assert!(actions.contains(&Action::ReplaceTrack(None)));
-    let notice = ControlMessage::Notification { event: TrackEvent::UnpublishTrack, data: TrackRef { name: "webcam".into() } };
+    let notice =
+        ControlMessage::Notification { event: TrackEvent::UnpublishTrack, data: TrackRef { name: "webcam".into() } };
     assert!(actions.contains(&Action::Send { channel: Channel::Control, message: Outgoing::Control(notice) }));
     // Publishing again asks for the slot again.
     pending(d.session.publish(NOW, Some("cam".into())));

@@ -46,6 +46,7 @@ fn each_bad_option_is_named() {
 
 #[test]
 fn local_mode_needs_no_key() {
-    let o = Options::parse(RawOptions { local: OptionValue::Bool(true), insecure_api_key: OptionValue::Missing, ..raw() });
+    let o =
+        Options::parse(RawOptions { local: OptionValue::Bool(true), insecure_api_key: OptionValue::Missing, ..raw() });
     assert_eq!(o.unwrap().api_key, "");
 }

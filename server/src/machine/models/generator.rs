@@ -38,7 +38,11 @@ fn parse_color(value: &Value) -> Option<(u8, u8, u8)> {
 fn bounce(distance: f64, span: f64) -> f64 {
     let period = 2.0 * span;
     let d = distance.rem_euclid(period);
-    if d < span { d } else { period - d }
+    if d < span {
+        d
+    } else {
+        period - d
+    }
 }
 
 impl Model for Generator {

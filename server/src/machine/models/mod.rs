@@ -43,7 +43,8 @@ impl ModelKind {
 
     pub fn capabilities(self, fps: u32) -> Capabilities {
         let video = |name: &str, direction| TrackInfo { name: name.into(), kind: TrackKind::Video, direction };
-        let command = |name: &str, description: &str| CommandInfo { name: name.into(), description: Some(description.into()) };
+        let command =
+            |name: &str, description: &str| CommandInfo { name: name.into(), description: Some(description.into()) };
         let (tracks, commands) = match self {
             ModelKind::Echo => (
                 vec![video("webcam", TrackDirection::Sendonly), video("main_video", TrackDirection::Recvonly)],
