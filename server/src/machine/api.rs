@@ -141,6 +141,14 @@ fn is_local(session_id: &str) -> bool {
     session_id == reactor_protocol::runtime::LOCAL_SESSION_ID
 }
 
+/// The JSON body of a request on the local session, or the answer refusing it.
+fn local_body<T: serde::de::DeserializeOwned>(session_id: &str, body: &[u8], what: &str) -> Result<T, Response> {
+    if !is_local(session_id) {
+        return Err(problem(StatusCode::NOT_FOUND, "unknown session"));
+    }
+    serde_json::from_slice(body).map_err(|error| problem(StatusCode::BAD_REQUEST, &format!("bad {what} body: {error}")))
+}
+
 async fn new_connection(State(state): State<Shared>, Path(session_id): Path<String>) -> Response {
     if !is_local(&session_id) {
         return problem(StatusCode::NOT_FOUND, "unknown session");
@@ -163,12 +171,9 @@ async fn post_offer(
     Path((session_id, connection_id)): Path<(String, String)>,
     body: axum::body::Bytes,
 ) -> Response {
-    if !is_local(&session_id) {
-        return problem(StatusCode::NOT_FOUND, "unknown session");
-    }
-    let offer: SdpOffer = match serde_json::from_slice(&body) {
+    let offer: SdpOffer = match local_body(&session_id, &body, "sdp_params") {
         Ok(offer) => offer,
-        Err(error) => return problem(StatusCode::BAD_REQUEST, &format!("bad sdp_params body: {error}")),
+        Err(refusal) => return refusal,
     };
     let (reply, answer) = tokio::sync::oneshot::channel();
     {
@@ -228,12 +233,9 @@ async fn candidates(
     Path((session_id, connection_id)): Path<(String, String)>,
     body: axum::body::Bytes,
 ) -> Response {
-    if !is_local(&session_id) {
-        return problem(StatusCode::NOT_FOUND, "unknown session");
-    }
-    let candidates: IceCandidates = match serde_json::from_slice(&body) {
-        Ok(c) => c,
-        Err(error) => return problem(StatusCode::BAD_REQUEST, &format!("bad ice_candidates body: {error}")),
+    let candidates: IceCandidates = match local_body(&session_id, &body, "ice_candidates") {
+        Ok(candidates) => candidates,
+        Err(refusal) => return refusal,
     };
     let mut inner = state.lock();
     let Some(connection) = inner.connections.get_mut(&connection_id) else {
