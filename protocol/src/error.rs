@@ -86,7 +86,7 @@ error_codes! {
     GpuConnectionFailed = "GPU_CONNECTION_FAILED", Gpu, true;
     /// The connection to the machine broke after it was ready.
     GpuConnectionError = "GPU_CONNECTION_ERROR", Gpu, true;
-    /// A message could not be sent (for example the status is not `ready`).
+    /// A message could not be sent: the status is not `ready`, the data channel is backed up (wait and send again), or the browser refused it.
     MessageSendFailed = "MESSAGE_SEND_FAILED", Gpu, true;
     /// The message is not JSON-serializable (cyclic, BigInt, function, `undefined`); nothing was sent.
     InvalidMessage = "INVALID_MESSAGE", Gpu, true;

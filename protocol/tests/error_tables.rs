@@ -40,7 +40,9 @@ fn check(file: &str) {
         std::fs::write(&path, format!("{}{}{}", &text[..start], expected, &text[end..])).unwrap();
         return;
     }
-    panic!("{file}'s error table is out of date with ErrorCode; rerun with UPDATE_ERROR_TABLES=1.\nexpected:{expected}");
+    panic!(
+        "{file}'s error table is out of date with ErrorCode; rerun with UPDATE_ERROR_TABLES=1.\nexpected:{expected}"
+    );
 }
 
 #[test]

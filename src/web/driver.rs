@@ -34,6 +34,8 @@ pub struct Driver {
     /// very object the `error` event carried.
     last_error: RefCell<Option<(ReactorError, JsValue)>>,
     inbox: RefCell<VecDeque<(u32, Input<JsValue>)>>,
+    /// Why the browser refused the last application message, if it did.
+    refused_send: RefCell<Option<String>>,
     busy: Cell<bool>,
 }
 
@@ -51,6 +53,7 @@ impl Driver {
             promises: RefCell::default(),
             last_error: RefCell::new(None),
             inbox: RefCell::default(),
+            refused_send: RefCell::default(),
             busy: Cell::new(false),
         })
     }
@@ -72,10 +75,22 @@ impl Driver {
     }
 
     pub fn send_message(&self, message: &JsValue) -> Promise {
-        let outcome = match json::envelope_of(message) {
-            Ok((text, bytes)) => self.core.borrow_mut().send_message(now(), text.into(), bytes),
+        let mut outcome = match json::envelope_of(message) {
+            Ok((text, bytes)) => {
+                let buffered =
+                    self.connection.borrow().as_ref().and_then(|c| c.peer.as_ref()).map_or(0, Peer::buffered);
+                self.core.borrow_mut().send_message(now(), text.into(), bytes, buffered)
+            }
             Err(why) => Outcome::Failed(self.core.borrow_mut().invalid_message(now(), why)),
         };
+        if outcome == Outcome::Done {
+            // Send now, so that a refusal by the browser rejects this call.
+            self.refused_send.take();
+            self.run_actions();
+            if let Some(why) = self.refused_send.take() {
+                outcome = Outcome::Failed(self.core.borrow_mut().send_failed(now(), why));
+            }
+        }
         self.promise_for(outcome)
     }
 
@@ -202,14 +217,17 @@ impl Driver {
                 None
             }
             Action::Send { channel, message } => {
+                let application = matches!(message, Outgoing::Application(_));
                 let text: JsString = match message {
                     Outgoing::Application(text) => text.unchecked_into(),
                     Outgoing::Runtime(message) => to_json(&Envelope { scope: Scope::Runtime, data: message }),
                     Outgoing::Control(message) => to_json(&message),
                 };
                 let sent = conn.peer.as_ref().map(|peer| peer.send(channel, &text));
-                if let Some(Err(e)) = sent {
-                    web_sys::console::warn_2(&"Reactor: a data channel refused a message".into(), &e);
+                // A refused runtime or control message means the channel is
+                // closing, and its `close` event will end the session.
+                if let (true, Some(Err(e))) = (application, sent) {
+                    *self.refused_send.borrow_mut() = Some(json::describe(&e));
                 }
                 None
             }

@@ -125,6 +125,11 @@ impl Peer {
         );
     }
 
+    /// Bytes the `data` channel holds unsent.
+    pub fn buffered(&self) -> usize {
+        self.data.buffered_amount() as usize
+    }
+
     pub fn send(&self, channel: Channel, text: &JsString) -> Result<(), JsValue> {
         match channel {
             Channel::Data => self.data.unchecked_ref::<TextChannel>().send_text(text),

@@ -4,6 +4,11 @@
 use reactor_protocol::ErrorCode;
 
 use super::Session;
+
+/// How much may wait in the data channel's send buffer before `sendMessage`
+/// refuses more. Browsers hold about 16 MB and may close the channel past
+/// it; refusing at half keeps the session alive and tells the app to slow down.
+pub const SEND_BUFFER_LIMIT: usize = 8 * 1024 * 1024;
 use crate::core::io::{Channel, Outcome, Outgoing, PromiseId};
 use crate::core::{ReactorError, Status};
 
@@ -17,9 +22,16 @@ pub(super) struct Held<V> {
 
 impl<V> Session<V> {
     /// `sendMessage()`, with the message already serialized as its
-    /// envelope: `bytes` is its UTF-8 length.
-    pub fn send_message(&mut self, now: f64, envelope: V, bytes: usize) -> Outcome {
+    /// envelope: `bytes` is its UTF-8 length, `buffered` what the data
+    /// channel still holds unsent.
+    pub fn send_message(&mut self, now: f64, envelope: V, bytes: usize, buffered: usize) -> Outcome {
         if self.status == Status::Ready {
+            if buffered.saturating_add(bytes) > SEND_BUFFER_LIMIT {
+                let message = format!(
+                    "the data channel still holds {buffered} bytes unsent; wait for it to drain and send again (nothing was sent)"
+                );
+                return Outcome::Failed(self.report(ReactorError::new(ErrorCode::MessageSendFailed, message, now)));
+            }
             return match self.transmit(now, envelope, bytes) {
                 Ok(()) => Outcome::Done,
                 Err(err) => Outcome::Failed(err),
@@ -38,6 +50,13 @@ impl<V> Session<V> {
     pub fn invalid_message(&mut self, now: f64, why: String) -> ReactorError {
         let message = format!("the message cannot be sent as JSON ({why}); nothing was sent");
         self.report(ReactorError::new(ErrorCode::InvalidMessage, message, now))
+    }
+
+    /// The browser refused a message the core let through (its channel was
+    /// closing): reported, so the `sendMessage()` rejects.
+    pub fn send_failed(&mut self, now: f64, why: String) -> ReactorError {
+        let message = format!("the data channel refused the message ({why}); nothing was sent");
+        self.report(ReactorError::new(ErrorCode::MessageSendFailed, message, now))
     }
 
     fn transmit(&mut self, now: f64, envelope: V, bytes: usize) -> Result<(), ReactorError> {

@@ -9,6 +9,7 @@ mod publish;
 mod signaling;
 mod stats;
 
+pub use messages::SEND_BUFFER_LIMIT;
 pub use signaling::ws_url;
 
 use std::collections::VecDeque;

@@ -23,9 +23,9 @@ fn app_sends(actions: &[A]) -> Vec<String> {
 #[test]
 fn held_messages_go_out_in_order_at_ready() {
     let mut d = dev();
-    let first = d.session.send_message(NOW, "one".into(), 3);
+    let first = d.session.send_message(NOW, "one".into(), 3, 0);
     d.connect();
-    let second = d.session.send_message(NOW, "two".into(), 3);
+    let second = d.session.send_message(NOW, "two".into(), 3, 0);
     assert!(matches!((&first, &second), (Outcome::Pending(_), Outcome::Pending(_))));
     assert!(app_sends(&d.drain()).is_empty(), "nothing sent before ready");
     let mut actions = d.token();
@@ -47,7 +47,7 @@ fn held_messages_go_out_in_order_at_ready() {
 fn held_messages_reject_with_the_failure_that_ended_the_attempt() {
     let mut d = dev();
     d.connect();
-    let Outcome::Pending(promise) = d.session.send_message(NOW, "m".into(), 1) else { panic!() };
+    let Outcome::Pending(promise) = d.session.send_message(NOW, "m".into(), 1, 0) else { panic!() };
     let actions = d.http(Purpose::Token, 500, Reply::Other);
     let err = errors(&actions)[0].clone();
     assert!(actions.contains(&Action::Settle { promise, result: Err(err) }));
@@ -57,7 +57,7 @@ fn held_messages_reject_with_the_failure_that_ended_the_attempt() {
 #[test]
 fn disconnect_drops_what_is_held() {
     let mut d = dev();
-    let Outcome::Pending(promise) = d.session.send_message(NOW, "m".into(), 1) else { panic!() };
+    let Outcome::Pending(promise) = d.session.send_message(NOW, "m".into(), 1, 0) else { panic!() };
     let Outcome::Pending(video) = d.session.publish(NOW, Some("cam".into())) else { panic!() };
     d.session.disconnect(NOW);
     let actions = d.drain();
@@ -71,7 +71,7 @@ fn disconnect_drops_what_is_held() {
 #[test]
 fn a_held_message_too_large_for_the_channel_is_refused_at_ready() {
     let mut d = dev();
-    let Outcome::Pending(promise) = d.session.send_message(NOW, "huge".into(), 10_000_000) else { panic!() };
+    let Outcome::Pending(promise) = d.session.send_message(NOW, "huge".into(), 10_000_000, 0) else { panic!() };
     let actions = d.to_ready();
     assert!(actions.iter().any(|a| matches!(a, Action::Settle { promise: p, result: Err(e) } if *p == promise && e.code == ErrorCode::MessageTooLarge)));
     assert!(app_sends(&actions).is_empty());
@@ -102,6 +102,6 @@ fn a_held_publish_goes_out_at_ready_and_the_latest_track_wins() {
 fn outside_development_mode_nothing_is_held() {
     let mut d = Driver::new();
     d.connect();
-    assert_eq!(d.session.send_message(NOW, "m".into(), 1).failed().code, ErrorCode::MessageSendFailed);
+    assert_eq!(d.session.send_message(NOW, "m".into(), 1, 0).failed().code, ErrorCode::MessageSendFailed);
     assert_eq!(d.session.publish(NOW, Some("cam".into())).failed().code, ErrorCode::PublishFailed);
 }

@@ -10,7 +10,7 @@ use crate::core::*;
 fn send_when_ready_goes_on_the_data_channel() {
     let mut d = Driver::new();
     d.to_ready();
-    assert_eq!(d.session.send_message(NOW, "{\"scope\":\"application\"}".into(), 24), Outcome::Done);
+    assert_eq!(d.session.send_message(NOW, "{\"scope\":\"application\"}".into(), 24, 0), Outcome::Done);
     let actions = d.drain();
     let message = Outgoing::Application("{\"scope\":\"application\"}".to_string());
     assert_eq!(actions, vec![Action::Send { channel: Channel::Data, message }]);
@@ -19,14 +19,14 @@ fn send_when_ready_goes_on_the_data_channel() {
 #[test]
 fn send_before_ready_is_refused_and_reported() {
     let mut d = Driver::new();
-    let err = d.session.send_message(NOW, "m".into(), 1).failed();
+    let err = d.session.send_message(NOW, "m".into(), 1, 0).failed();
     assert_eq!(err.code, ErrorCode::MessageSendFailed);
     assert!(err.message.contains("disconnected"));
     let actions = d.drain();
     assert_eq!(actions, vec![Action::Emit(Event::Error(err.clone()))]);
     assert_eq!(d.session.last_error(), Some(&err));
     d.connect();
-    d.session.send_message(NOW, "m".into(), 1).failed();
+    d.session.send_message(NOW, "m".into(), 1, 0).failed();
     assert_eq!(d.session.status(), Status::Connecting, "a refused send changes nothing else");
 }
 
@@ -35,13 +35,13 @@ fn too_large_is_refused_and_the_connection_stays() {
     let mut d = Driver::new();
     d.to_ready();
     d.input(Input::MaxMessageSize(1000));
-    let err = d.session.send_message(NOW, "big".into(), 1001).failed();
+    let err = d.session.send_message(NOW, "big".into(), 1001, 0).failed();
     assert_eq!(err.code, ErrorCode::MessageTooLarge);
     assert!(err.message.contains("1001") && err.message.contains("1000"));
     let actions = d.drain();
     assert!(!actions.iter().any(|a| matches!(a, Action::Send { .. } | Action::Teardown)));
     assert_eq!(d.session.status(), Status::Ready);
-    assert_eq!(d.session.send_message(NOW, "fits".into(), 1000), Outcome::Done);
+    assert_eq!(d.session.send_message(NOW, "fits".into(), 1000, 0), Outcome::Done);
     assert_eq!(d.drain().len(), 1);
 }
 
@@ -64,5 +64,26 @@ fn a_message_that_is_not_json_is_reported_and_nothing_sent() {
     assert!(err.message.contains("cyclic object value"));
     assert_eq!(d.drain(), vec![Action::Emit(Event::Error(err.clone()))]);
     assert_eq!(d.session.status(), Status::Ready);
+    assert_eq!(d.session.last_error(), Some(&err));
+}
+
+#[test]
+fn a_backed_up_channel_refuses_more_and_the_session_stays() {
+    let mut d = Driver::new();
+    d.to_ready();
+    let err = d.session.send_message(NOW, "m".into(), 100, SEND_BUFFER_LIMIT - 99).failed();
+    assert_eq!(err.code, ErrorCode::MessageSendFailed);
+    assert!(err.message.contains("drain"), "{}", err.message);
+    assert!(!d.drain().iter().any(|a| matches!(a, Action::Send { .. } | Action::Teardown)));
+    assert_eq!(d.session.send_message(NOW, "m".into(), 100, SEND_BUFFER_LIMIT - 100), Outcome::Done);
+}
+
+#[test]
+fn a_send_the_browser_refuses_is_reported() {
+    let mut d = Driver::new();
+    d.to_ready();
+    let err = d.session.send_failed(NOW, "InvalidStateError".into());
+    assert_eq!(err.code, ErrorCode::MessageSendFailed);
+    assert_eq!(d.drain(), vec![Action::Emit(Event::Error(err.clone()))]);
     assert_eq!(d.session.last_error(), Some(&err));
 }
