@@ -103,10 +103,6 @@ impl<V> Session<V> {
         }
     }
 
-    pub fn options(&self) -> &Options {
-        &self.options
-    }
-
     pub fn status(&self) -> Status {
         self.status
     }
