@@ -219,10 +219,12 @@ test("development mode: messages and the camera sent before ready go out once re
   await withStack("api-development", async ({ page, baseUrl }) => {
     const result = await inPage(page, async (opts) => {
       const d = make({ ...opts, development: true }, "d");
+      // The camera first: awaiting it after connect() could let the connection win the race.
+      const stream = await navigator.mediaDevices.getUserMedia({ video: true });
       const early = outcome(d.sendMessage({ type: "early", data: 1 }));
       const connecting = d.connect();
       const second = outcome(d.sendMessage({ type: "early", data: 2 }));
-      const camera = outcome(d.publishVideoStream(await navigator.mediaDevices.getUserMedia({ video: true })));
+      const camera = outcome(d.publishVideoStream(stream));
       const statusWhenSent = d.getStatus();
       await connecting;
       return { statusWhenSent, sent: [await early, await second], camera: await camera };
