@@ -1,5 +1,5 @@
-// Turns wasm-pack's output in pkg/ into the npm package users install.
-// Run by scripts/build.sh right after `wasm-pack build --target web`.
+// Turns wasm-bindgen's output in pkg/ into the npm package users install.
+// Run by scripts/build.sh right after `wasm-bindgen --target web --out-dir pkg`.
 //
 //   - copies the entry module js/index.js (+ js/index.d.ts) into pkg/: it
 //     instantiates the wasm with a top-level await, so importers need no
@@ -19,7 +19,7 @@ export const PACKAGE_NAME = "@reactor-wasm/sdk";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const pkgDir = resolve(process.argv[2] ?? join(root, "pkg"));
-const crate = "reactor_sdk"; // wasm-pack's file stem for the crate `reactor-sdk`
+const crate = "reactor_sdk"; // wasm-bindgen's file stem for the crate `reactor-sdk`
 
 function die(msg) {
   console.error(`package.mjs: ${msg}`);
@@ -41,7 +41,7 @@ function cargoPackage() {
 
 const generated = [`${crate}.js`, `${crate}.d.ts`, `${crate}_bg.wasm`];
 for (const f of generated) {
-  if (!existsSync(join(pkgDir, f))) die(`${join(pkgDir, f)} missing: run wasm-pack build --target web --out-dir pkg first`);
+  if (!existsSync(join(pkgDir, f))) die(`${join(pkgDir, f)} missing: run scripts/build.sh first`);
 }
 
 for (const f of ["index.js", "index.d.ts"]) copyFileSync(join(root, "js", f), join(pkgDir, f));
