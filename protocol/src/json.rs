@@ -43,10 +43,20 @@ fn opt_number<J: JsonValue>(v: &J, key: &str) -> Option<f64> {
 }
 
 fn list<J: JsonValue, T: FromJson>(v: &J, key: &str) -> Option<Vec<T>> {
-    match v.field(key) {
-        None => Some(Vec::new()),
-        Some(items) => items.items()?.iter().map(T::from_json).collect(),
+    each(v.field(key), T::from_json)
+}
+
+/// Every item of an array (none when `array` is absent) read by `read`;
+/// `None` when any item does not read. A plain loop: `collect` into an
+/// `Option<Vec<_>>` costs the wasm a generic adapter per item type.
+fn each<J: JsonValue, T>(array: Option<J>, read: impl Fn(&J) -> Option<T>) -> Option<Vec<T>> {
+    let mut out = Vec::new();
+    if let Some(array) = array {
+        for item in array.items()? {
+            out.push(read(&item)?);
+        }
     }
+    Some(out)
 }
 
 fn whole(n: f64) -> Option<u32> {
@@ -72,7 +82,7 @@ impl FromJson for ErrorBody {
 
 impl FromJson for IceServer {
     fn from_json<J: JsonValue>(v: &J) -> Option<Self> {
-        let urls = v.field("urls")?.items()?.iter().map(|u| u.string()).collect::<Option<_>>()?;
+        let urls = each(Some(v.field("urls")?), |u| u.string())?;
         Some(IceServer { urls, username: opt_string(v, "username"), credential: opt_string(v, "credential") })
     }
 }
