@@ -79,7 +79,15 @@ impl JsonValue for Js {
         self.0.as_bool()
     }
     fn items(&self) -> Option<Vec<Self>> {
-        Array::is_array(&self.0).then(|| Array::from(&self.0).iter().map(Js).collect())
+        if !Array::is_array(&self.0) {
+            return None;
+        }
+        let array: &Array = self.0.unchecked_ref();
+        let mut items = Vec::new();
+        for i in 0..array.length() {
+            items.push(Js(array.get(i)));
+        }
+        Some(items)
     }
 }
 

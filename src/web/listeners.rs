@@ -60,7 +60,13 @@ impl Listeners {
     /// The handlers for `event` now; emitting works on this copy so that a
     /// handler may add or remove handlers safely.
     pub fn of(&self, event: EventName) -> Vec<Function> {
-        self.handlers.iter().filter(|(e, _)| *e == event).map(|(_, h)| h.clone()).collect()
+        let mut of = Vec::new();
+        for (e, handler) in &self.handlers {
+            if *e == event {
+                of.push(handler.clone());
+            }
+        }
+        of
     }
 }
 
