@@ -14,7 +14,7 @@
 //      uses are rewritten with that mapping. Every rename must apply exactly
 //      where expected, or this script fails: a glue that does not match its
 //      wasm would only fail later, at instantiation, in a user's page.
-//   4. terser minifies the glue and the inline_js snippets.
+//   4. terser minifies the glue, the inline_js snippets and the entry.
 //
 // Usage: node scripts/shrink.mjs [pkgDir]   (default: pkg/)
 import { execFileSync } from "node:child_process";
@@ -129,6 +129,8 @@ const squeeze = async (path, text) => {
   writeFileSync(path, out.code);
 };
 await squeeze(gluePath, glue);
+// The entry (js/index.js, copied by package.mjs) ships without its comments.
+await squeeze(join(pkgDir, "index.js"), readFileSync(join(pkgDir, "index.js"), "utf8"));
 const walk = (p) => (statSync(p).isDirectory() ? readdirSync(p).flatMap((f) => walk(join(p, f))) : [p]);
 const snippetDir = join(pkgDir, "snippets");
 for (const f of existsSync(snippetDir) ? walk(snippetDir).filter((f) => f.endsWith(".js")) : []) {
