@@ -14,11 +14,12 @@
 //      uses are rewritten with that mapping. Every rename must apply exactly
 //      where expected, or this script fails: a glue that does not match its
 //      wasm would only fail later, at instantiation, in a user's page.
-//   4. terser minifies the glue, the inline_js snippets and the entry.
+//   4. The inline_js snippets move into the glue (one file fewer to fetch).
+//   5. terser minifies the glue and the entry.
 //
 // Usage: node scripts/shrink.mjs [pkgDir]   (default: pkg/)
 import { execFileSync } from "node:child_process";
-import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { minify } from "terser";
@@ -122,6 +123,37 @@ if (stale.length) die(`the glue still uses exports the wasm no longer has: ${[..
 const leftover = glue.match(/__wbg_[\w$]+_[0-9a-f]{16}(?=: function)/);
 if (leftover) die(`import ${leftover[0]} was not renamed`);
 
+// ---- the inline_js snippets move into the glue ---------------------------------
+// One file instead of two: a separate request and gzip stream cost more than
+// the few lines they hold. Each snippet becomes a scope inside the glue.
+const snippetDir = join(pkgDir, "snippets");
+for (const m of [...glue.matchAll(/^import \* as (import\d+) from "(\.\/snippets\/[^"]+)";?$/gm)]) {
+  const [line, namespace, path] = m;
+  let source = readFileSync(join(pkgDir, path), "utf8");
+  const names = [...source.matchAll(/^export (?:async )?function\s+([A-Za-z_$][\w$]*)/gm)].map((e) => e[1]);
+  source = source.replace(/^export (?=(?:async )?function\s)/gm, "");
+  if (/^\s*export\b/m.test(source)) die(`${path}: only \`export function\` can be inlined`);
+  // wasm-bindgen also imports the names it calls from JS directly: those
+  // come from the namespace once it exists.
+  let direct = "";
+  glue = glue.replace(new RegExp(`^import \\{([^}]*)\\} from '${escape(path)}';?\n`, "m"), (_, list) => {
+    direct = `const {${list}} = ${namespace};\n`;
+    return "";
+  });
+  const scope = `const ${namespace} = (() => {\n${source}\nreturn { ${names.join(", ")} };\n})();\n${direct}`;
+  replaceOnce(new RegExp(`^${escape(line)}$`, "m"), () => scope, `snippet ${path}`);
+}
+if (/from ['"]\.\/snippets\//.test(glue)) die("the glue still imports a snippet file");
+if (existsSync(snippetDir)) {
+  rmSync(snippetDir, { recursive: true });
+  const manifestPath = join(pkgDir, "package.json");
+  if (existsSync(manifestPath)) {
+    const manifest = JSON.parse(readFileSync(manifestPath, "utf8"));
+    manifest.files = manifest.files.filter((f) => f !== "snippets/");
+    writeFileSync(manifestPath, JSON.stringify(manifest, null, 2) + "\n");
+  }
+}
+
 // ---- 4: terser ----------------------------------------------------------------
 const squeeze = async (path, text) => {
   const out = await minify(text, { module: true, compress: { passes: 2 }, mangle: true, format: { comments: false } });
@@ -131,11 +163,6 @@ const squeeze = async (path, text) => {
 await squeeze(gluePath, glue);
 // The entry (js/index.js, copied by package.mjs) ships without its comments.
 await squeeze(join(pkgDir, "index.js"), readFileSync(join(pkgDir, "index.js"), "utf8"));
-const walk = (p) => (statSync(p).isDirectory() ? readdirSync(p).flatMap((f) => walk(join(p, f))) : [p]);
-const snippetDir = join(pkgDir, "snippets");
-for (const f of existsSync(snippetDir) ? walk(snippetDir).filter((f) => f.endsWith(".js")) : []) {
-  await squeeze(f, readFileSync(f, "utf8"));
-}
 
 const after = { wasm: statSync(wasmPath).size, glue: statSync(gluePath).size };
 const kb = (n) => `${(n / 1024).toFixed(1)} KB`;
