@@ -1,5 +1,5 @@
 // Size of what a web app downloads from the package: every runtime file of
-// pkg/ (the wasm, wasm-bindgen's JS glue and its snippets, the entry
+// pkg/ (the wasm, wasm-bindgen's JS glue (snippets inlined by scripts/shrink.mjs), the entry
 // index.js), each compressed with gzip -9, summed. Type declarations,
 // package.json and the README are not downloaded by a page and not counted.
 // Usage: node bench/size.mjs [--update-readme]   (after `npm run build`; exits 1 when pkg/ is missing)
@@ -62,7 +62,7 @@ const table = [
   "| file | raw | gzip -9 |",
   "|---|---|---|",
   `| \`reactor_sdk_bg.wasm\` | ${kb(wasm.raw)} KB | ${kb(wasm.gz)} KB |`,
-  `| \`reactor_sdk.js\` (glue) + its snippet | ${kb(glue.raw)} KB | ${kb(glue.gz)} KB |`,
+  `| \`reactor_sdk.js\` (glue, its inline_js snippet inside) | ${kb(glue.raw)} KB | ${kb(glue.gz)} KB |`,
   `| \`index.js\` (entry) | ${kb(entry.raw)} KB | ${kb(entry.gz)} KB |`,
   `| **total** | **${kb(total.raw)} KB** | **${kb(total.gz)} KB** (${total.gz.toLocaleString("en")} bytes) |`,
 ].join("\n");
