@@ -4,6 +4,7 @@
 use std::rc::Rc;
 
 use js_sys::{Function, Object, Promise, Reflect};
+use reactor_protocol::text;
 use wasm_bindgen::prelude::*;
 use web_sys::MediaStream;
 
@@ -193,6 +194,6 @@ fn option_value(value: JsValue) -> OptionValue {
 fn event_name(name: &str) -> Result<EventName, JsValue> {
     EventName::parse(name).ok_or_else(|| {
         let known: Vec<&str> = EventName::ALL.iter().map(|e| e.as_str()).collect();
-        js_sys::TypeError::new(&format!("unknown event \"{name}\"; Reactor emits {}", known.join(", "))).into()
+        js_sys::TypeError::new(&text!("unknown event \"", name, "\"; Reactor emits ", known.join(", "))).into()
     })
 }

@@ -6,6 +6,7 @@ use gloo_events::EventListener;
 use js_sys::{Array, JsString, Object, Reflect};
 use reactor_protocol::coordinator::IceServer;
 use reactor_protocol::runtime::{IceCandidate, Scope, CONTROL_CHANNEL, DATA_CHANNEL};
+use reactor_protocol::text;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{
@@ -86,7 +87,7 @@ impl Peer {
                 answer.set_sdp(&sdp);
                 match JsFuture::from(pc.set_remote_description(&answer)).await {
                     Ok(_) => max_message_size(&pc).map(Input::MaxMessageSize),
-                    Err(e) => Some(Input::PeerFailed(format!("the machine's answer was refused: {}", describe(&e)))),
+                    Err(e) => Some(Input::PeerFailed(text!("the machine's answer was refused: ", describe(&e)))),
                 }
             }),
         );
@@ -155,7 +156,7 @@ async fn offer(pc: RtcPeerConnection, transceivers: Vec<RtcRtpTransceiver>) -> O
     Some(match made.await {
         // Read only now: the browser assigns mids in setLocalDescription.
         Ok(sdp) => Input::OfferReady { sdp, mids: transceivers.iter().map(|t| t.mid()).collect() },
-        Err(e) => Input::PeerFailed(format!("the browser could not make an offer: {}", describe(&e))),
+        Err(e) => Input::PeerFailed(text!("the browser could not make an offer: ", describe(&e))),
     })
 }
 

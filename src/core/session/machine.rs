@@ -2,6 +2,7 @@
 //! up when the peer is connected and both channels are open.
 
 use reactor_protocol::runtime::{Capabilities, ControlMessage, TrackDirection, TrackEvent, TrackKind, TrackRef};
+use reactor_protocol::text;
 
 use super::{Phase, Session, SIGNALING_TIMEOUT_MS};
 use crate::core::io::{Action, Channel, Outgoing, PeerPlan, PeerState, Timer};
@@ -47,7 +48,7 @@ impl<V> Session<V> {
             }
             PeerState::Failed | PeerState::Closed => {
                 let state = if state == PeerState::Failed { "failed" } else { "closed" };
-                self.fail_machine(now, format!("the peer connection {state}"))
+                self.fail_machine(now, text!("the peer connection ", state))
             }
             // `disconnected` is often transient; `failed` follows if it is not.
             PeerState::New | PeerState::Connecting | PeerState::Disconnected => {}
