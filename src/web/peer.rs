@@ -72,8 +72,9 @@ impl Peer {
             listen(&control, "close", sink, |_| Some(Input::ChannelClosed(Channel::Control))),
             listen(&control, "message", sink, control_message),
         ];
-        let input = plan.send.first().map(|_| transceivers[0].sender());
-        let output = plan.receive.first().map(|_| transceivers[plan.send.len()].receiver());
+        // Inputs, then outputs: the first of each, if the model has one.
+        let input = transceivers.first().filter(|_| !plan.send.is_empty()).map(|t| t.sender());
+        let output = transceivers.get(plan.send.len()).map(|t| t.receiver());
         spawn(sink, Box::pin(offer(pc.clone(), transceivers)));
         Ok(Peer { pc, data, control, input, output, _listeners: listeners })
     }
