@@ -34,7 +34,8 @@ impl<V> Session<V> {
     pub(super) fn on_offer(&mut self, now: f64, sdp: String, mids: Vec<Option<String>>) {
         let Phase::Machine(link) = &mut self.phase else { return };
         match link.set_offer(sdp, mids) {
-            Ok(request) => self.actions.extend(request.map(Action::Http)),
+            Ok(Some(request)) => self.actions.push_back(Action::Http(request)),
+            Ok(None) => {}
             Err(why) => self.fail_machine(now, why),
         }
     }

@@ -43,7 +43,9 @@ impl<V> Session<V> {
                     let answer = link.get_answer();
                     let candidates = link.offer_posted();
                     self.actions.push_back(Action::Http(answer));
-                    self.actions.extend(candidates.map(Action::Http));
+                    if let Some(candidates) = candidates {
+                        self.actions.push_back(Action::Http(candidates));
+                    }
                 }
             }
             (Purpose::GetAnswer, Reply::Answer(answer)) => {
