@@ -8,7 +8,7 @@
 //!
 //! No I/O lives here, only serde types, so that the wasm SDK can depend on it
 //! without growing. For the same reason, [`text!`] builds the SDK's messages
-//! in place of `format!` (see [`text`]).
+//! in place of `format!` (see [`mod@text`]).
 #![no_std]
 extern crate alloc;
 
