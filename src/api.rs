@@ -4,6 +4,7 @@
 use std::rc::Rc;
 
 use js_sys::{Function, Object, Promise, Reflect};
+use reactor_protocol::text;
 use wasm_bindgen::prelude::*;
 use web_sys::MediaStream;
 
@@ -192,7 +193,14 @@ fn option_value(value: JsValue) -> OptionValue {
 
 fn event_name(name: &str) -> Result<EventName, JsValue> {
     EventName::parse(name).ok_or_else(|| {
-        let known: Vec<&str> = EventName::ALL.iter().map(|e| e.as_str()).collect();
-        js_sys::TypeError::new(&format!("unknown event \"{name}\"; Reactor emits {}", known.join(", "))).into()
+        // By hand: `[&str]::join` brings a kilobyte of generic code and panics.
+        let mut known = String::new();
+        for event in EventName::ALL {
+            if !known.is_empty() {
+                known.push_str(", ");
+            }
+            known.push_str(event.as_str());
+        }
+        js_sys::TypeError::new(&text!("unknown event \"", name, "\"; Reactor emits ", known)).into()
     })
 }

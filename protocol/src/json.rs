@@ -282,20 +282,7 @@ impl Writer {
 
     fn uint(&mut self, key: &str, value: u32) {
         self.key(key);
-        let mut digits = [0u8; 10];
-        let mut n = value;
-        let mut at = digits.len();
-        loop {
-            at -= 1;
-            digits[at] = b'0' + (n % 10) as u8;
-            n /= 10;
-            if n == 0 {
-                break;
-            }
-        }
-        for &d in &digits[at..] {
-            self.out.push(d as char);
-        }
+        crate::text::push_decimal(&mut self.out, value.into());
     }
 
     fn object(&mut self, key: &str, value: &impl ToJson) {

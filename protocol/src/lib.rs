@@ -7,7 +7,8 @@
 //! - [`error`]: every error code, with its component, recoverability and docs.
 //!
 //! No I/O lives here, only serde types, so that the wasm SDK can depend on it
-//! without growing.
+//! without growing. For the same reason, [`text!`] builds the SDK's messages
+//! in place of `format!` (see [`mod@text`]).
 #![no_std]
 extern crate alloc;
 
@@ -15,5 +16,6 @@ pub mod coordinator;
 pub mod error;
 pub mod json;
 pub mod runtime;
+pub mod text;
 
 pub use error::{Component, ErrorCode};

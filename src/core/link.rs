@@ -4,6 +4,7 @@
 use reactor_protocol::runtime::{
     paths, ClientInfo, IceCandidate, IceCandidates, SdpOffer, TrackDirection, TrackKind, TrackMapping,
 };
+use reactor_protocol::text;
 
 use super::io::{Body, HttpRequest, Method, PeerPlan, Purpose};
 
@@ -49,19 +50,12 @@ impl Link {
     }
 
     fn request(&self, purpose: Purpose, method: Method, path: &str, body: Body) -> HttpRequest {
-        HttpRequest {
-            purpose,
-            method,
-            url: format!("{}{}", self.base, path),
-            api_key: None,
-            bearer: self.bearer.clone(),
-            body,
-        }
+        HttpRequest { purpose, method, url: text!(self.base, path), api_key: None, bearer: self.bearer.clone(), body }
     }
 
     fn connection_path(&self, suffix: &str) -> String {
         let id = self.connection_id.as_deref().unwrap_or_default();
-        format!("{}/{}{}", paths::CONNECTIONS, id, suffix)
+        text!(paths::CONNECTIONS, "/", id, suffix)
     }
 
     pub fn register(&self) -> HttpRequest {
@@ -85,7 +79,7 @@ impl Link {
         let mut track_mapping = Vec::new();
         for ((name, direction), mid) in planned.zip(mids.into_iter().chain(std::iter::repeat(None))) {
             let Some(mid) = mid else {
-                return Err(format!("the browser assigned no mid to track `{name}`"));
+                return Err(text!("the browser assigned no mid to track `", name, "`"));
             };
             track_mapping.push(TrackMapping { mid, name: name.clone(), kind: TrackKind::Video, direction });
         }

@@ -1,5 +1,7 @@
 //! The constructor's options, checked once so the rest of the SDK can trust them.
 
+use reactor_protocol::text;
+
 /// One option as the JS object held it.
 #[derive(Clone, Debug, PartialEq)]
 pub enum OptionValue {
@@ -58,14 +60,14 @@ impl Options {
         if !(url.starts_with("http://") || url.starts_with("https://")) || url.len() <= "https://".len() {
             return Err(OptionError {
                 option: "coordinatorUrl",
-                message: format!("option `coordinatorUrl` must be an http:// or https:// URL, got \"{url}\""),
+                message: text!("option `coordinatorUrl` must be an http:// or https:// URL, got \"", url, "\""),
             });
         }
         Ok(Options {
             model_name,
             api_key,
             queueing: boolean("queueing", raw.queueing, false)?,
-            coordinator_url: url.trim_end_matches('/').to_string(),
+            coordinator_url: url.trim_end_matches('/').into(),
             development: boolean("development", raw.development, false)?,
             local,
         })
@@ -76,12 +78,12 @@ fn string(option: &'static str, value: OptionValue, default: Option<&str>) -> Re
     let fail = |message: String| Err(OptionError { option, message });
     match (value, default) {
         (OptionValue::Str(s), _) if !s.trim().is_empty() => Ok(s),
-        (OptionValue::Missing, Some(default)) => Ok(default.to_string()),
-        (OptionValue::Missing, None) => fail(format!("option `{option}` is required")),
+        (OptionValue::Missing, Some(default)) => Ok(default.into()),
+        (OptionValue::Missing, None) => fail(text!("option `", option, "` is required")),
         (OptionValue::Str(_), Some(default)) if default.is_empty() => Ok(String::new()),
-        (OptionValue::Str(_), _) => fail(format!("option `{option}` must not be empty")),
-        (OptionValue::Bool(_), _) => fail(format!("option `{option}` must be a string, got boolean")),
-        (OptionValue::Other(t), _) => fail(format!("option `{option}` must be a string, got {t}")),
+        (OptionValue::Str(_), _) => fail(text!("option `", option, "` must not be empty")),
+        (OptionValue::Bool(_), _) => fail(text!("option `", option, "` must be a string, got boolean")),
+        (OptionValue::Other(t), _) => fail(text!("option `", option, "` must be a string, got ", t)),
     }
 }
 
@@ -90,10 +92,10 @@ fn boolean(option: &'static str, value: OptionValue, default: bool) -> Result<bo
         OptionValue::Bool(b) => Ok(b),
         OptionValue::Missing => Ok(default),
         OptionValue::Str(_) => {
-            Err(OptionError { option, message: format!("option `{option}` must be a boolean, got string") })
+            Err(OptionError { option, message: text!("option `", option, "` must be a boolean, got string") })
         }
         OptionValue::Other(t) => {
-            Err(OptionError { option, message: format!("option `{option}` must be a boolean, got {t}") })
+            Err(OptionError { option, message: text!("option `", option, "` must be a boolean, got ", t) })
         }
     }
 }

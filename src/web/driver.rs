@@ -8,6 +8,7 @@ use std::rc::{Rc, Weak};
 
 use js_sys::{Function, JsString, Object, Promise, Reflect};
 use reactor_protocol::runtime::{Envelope, Scope};
+use reactor_protocol::text;
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::core::{
@@ -195,7 +196,7 @@ impl Driver {
                     None
                 }
                 Err(e) => {
-                    Some(Input::PeerFailed(format!("the browser refused the peer connection: {}", json::describe(&e))))
+                    Some(Input::PeerFailed(text!("the browser refused the peer connection: ", json::describe(&e))))
                 }
             },
             Action::SetRemoteAnswer(sdp) => {

@@ -3,6 +3,7 @@
 use js_sys::Promise;
 use reactor_protocol::coordinator::API_KEY_HEADER;
 use reactor_protocol::json::ToJson;
+use reactor_protocol::text;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Headers, RequestInit, Response};
@@ -36,7 +37,7 @@ async fn exchange(request: &HttpRequest) -> Result<(u16, String), JsValue> {
         headers.set(API_KEY_HEADER, key)?;
     }
     if let Some(token) = &request.bearer {
-        headers.set("Authorization", &format!("Bearer {token}"))?;
+        headers.set("Authorization", &text!("Bearer ", token))?;
     }
     let body = match &request.body {
         Body::Empty => None,

@@ -6,6 +6,7 @@ use gloo_events::EventListener;
 use js_sys::{Array, JsString, Object, Reflect};
 use reactor_protocol::coordinator::IceServer;
 use reactor_protocol::runtime::{IceCandidate, Scope, CONTROL_CHANNEL, DATA_CHANNEL};
+use reactor_protocol::text;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{
@@ -71,8 +72,9 @@ impl Peer {
             listen(&control, "close", sink, |_| Some(Input::ChannelClosed(Channel::Control))),
             listen(&control, "message", sink, control_message),
         ];
-        let input = plan.send.first().map(|_| transceivers[0].sender());
-        let output = plan.receive.first().map(|_| transceivers[plan.send.len()].receiver());
+        // Inputs, then outputs: the first of each, if the model has one.
+        let input = transceivers.first().filter(|_| !plan.send.is_empty()).map(|t| t.sender());
+        let output = transceivers.get(plan.send.len()).map(|t| t.receiver());
         spawn(sink, Box::pin(offer(pc.clone(), transceivers)));
         Ok(Peer { pc, data, control, input, output, _listeners: listeners })
     }
@@ -86,7 +88,7 @@ impl Peer {
                 answer.set_sdp(&sdp);
                 match JsFuture::from(pc.set_remote_description(&answer)).await {
                     Ok(_) => max_message_size(&pc).map(Input::MaxMessageSize),
-                    Err(e) => Some(Input::PeerFailed(format!("the machine's answer was refused: {}", describe(&e)))),
+                    Err(e) => Some(Input::PeerFailed(text!("the machine's answer was refused: ", describe(&e)))),
                 }
             }),
         );
@@ -155,7 +157,7 @@ async fn offer(pc: RtcPeerConnection, transceivers: Vec<RtcRtpTransceiver>) -> O
     Some(match made.await {
         // Read only now: the browser assigns mids in setLocalDescription.
         Ok(sdp) => Input::OfferReady { sdp, mids: transceivers.iter().map(|t| t.mid()).collect() },
-        Err(e) => Input::PeerFailed(format!("the browser could not make an offer: {}", describe(&e))),
+        Err(e) => Input::PeerFailed(text!("the browser could not make an offer: ", describe(&e))),
     })
 }
 

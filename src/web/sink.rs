@@ -6,7 +6,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::rc::Weak;
 
-use gloo_events::EventListener;
+use gloo_events::{EventListener, EventListenerOptions};
 use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::spawn_local;
 use web_sys::{Event, EventTarget};
@@ -46,7 +46,9 @@ pub type Reader = fn(&Event) -> Option<Input<JsValue>>;
 /// Listens for `name` on `target` for as long as the returned listener lives.
 pub fn listen(target: &EventTarget, name: &'static str, sink: &Sink, read: Reader) -> EventListener {
     let sink = sink.clone();
-    EventListener::new(target, name, move |event| {
+    // `EventListener::new` would pass the same default options, but through
+    // a thread-local whose access check brings `core::fmt` code along.
+    EventListener::new_with_options(target, name, EventListenerOptions::default(), move |event| {
         if let Some(input) = read(event) {
             sink.push(input);
         }

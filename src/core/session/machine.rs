@@ -2,6 +2,7 @@
 //! up when the peer is connected and both channels are open.
 
 use reactor_protocol::runtime::{Capabilities, ControlMessage, TrackDirection, TrackEvent, TrackKind, TrackRef};
+use reactor_protocol::text;
 
 use super::{Phase, Session, SIGNALING_TIMEOUT_MS};
 use crate::core::io::{Action, Channel, Outgoing, PeerPlan, PeerState, Timer};
@@ -33,7 +34,8 @@ impl<V> Session<V> {
     pub(super) fn on_offer(&mut self, now: f64, sdp: String, mids: Vec<Option<String>>) {
         let Phase::Machine(link) = &mut self.phase else { return };
         match link.set_offer(sdp, mids) {
-            Ok(request) => self.actions.extend(request.map(Action::Http)),
+            Ok(Some(request)) => self.actions.push_back(Action::Http(request)),
+            Ok(None) => {}
             Err(why) => self.fail_machine(now, why),
         }
     }
@@ -47,7 +49,7 @@ impl<V> Session<V> {
             }
             PeerState::Failed | PeerState::Closed => {
                 let state = if state == PeerState::Failed { "failed" } else { "closed" };
-                self.fail_machine(now, format!("the peer connection {state}"))
+                self.fail_machine(now, text!("the peer connection ", state))
             }
             // `disconnected` is often transient; `failed` follows if it is not.
             PeerState::New | PeerState::Connecting | PeerState::Disconnected => {}

@@ -1,7 +1,8 @@
 //! `sendMessage()`: sent at once when ready, held for `ready` in
 //! development mode, refused otherwise.
 
-use reactor_protocol::ErrorCode;
+use reactor_protocol::text::decimal;
+use reactor_protocol::{text, ErrorCode};
 
 use super::Session;
 
@@ -27,8 +28,10 @@ impl<V> Session<V> {
     pub fn send_message(&mut self, now: f64, envelope: V, bytes: usize, buffered: usize) -> Outcome {
         if self.status == Status::Ready {
             if buffered.saturating_add(bytes) > SEND_BUFFER_LIMIT {
-                let message = format!(
-                    "the data channel still holds {buffered} bytes unsent; wait for it to drain and send again (nothing was sent)"
+                let message = text!(
+                    "the data channel still holds ",
+                    decimal(buffered),
+                    " bytes unsent; wait for it to drain and send again (nothing was sent)"
                 );
                 return Outcome::Failed(self.report(ReactorError::new(ErrorCode::MessageSendFailed, message, now)));
             }
@@ -42,28 +45,31 @@ impl<V> Session<V> {
             self.held.push_back(Held { promise, envelope, bytes });
             return Outcome::Pending(promise);
         }
-        let message = format!("sendMessage() needs status ready, but it is {}", self.status.as_str());
+        let message = text!("sendMessage() needs status ready, but it is ", self.status.as_str());
         Outcome::Failed(self.report(ReactorError::new(ErrorCode::MessageSendFailed, message, now)))
     }
 
     /// A `sendMessage()` whose message is not JSON: reported, nothing sent.
     pub fn invalid_message(&mut self, now: f64, why: String) -> ReactorError {
-        let message = format!("the message cannot be sent as JSON ({why}); nothing was sent");
+        let message = text!("the message cannot be sent as JSON (", why, "); nothing was sent");
         self.report(ReactorError::new(ErrorCode::InvalidMessage, message, now))
     }
 
     /// The browser refused a message the core let through (its channel was
     /// closing): reported, so the `sendMessage()` rejects.
     pub fn send_failed(&mut self, now: f64, why: String) -> ReactorError {
-        let message = format!("the data channel refused the message ({why}); nothing was sent");
+        let message = text!("the data channel refused the message (", why, "); nothing was sent");
         self.report(ReactorError::new(ErrorCode::MessageSendFailed, message, now))
     }
 
     fn transmit(&mut self, now: f64, envelope: V, bytes: usize) -> Result<(), ReactorError> {
         if bytes > self.max_message_size {
-            let message = format!(
-                "the message is {bytes} bytes, more than the data channel's maximum of {} bytes; nothing was sent",
-                self.max_message_size
+            let message = text!(
+                "the message is ",
+                decimal(bytes),
+                " bytes, more than the data channel's maximum of ",
+                decimal(self.max_message_size),
+                " bytes; nothing was sent"
             );
             return Err(self.report(ReactorError::new(ErrorCode::MessageTooLarge, message, now)));
         }

@@ -16,7 +16,8 @@ use std::collections::VecDeque;
 
 use reactor_protocol::coordinator::{ClientFrame, TOKENS_PATH};
 use reactor_protocol::runtime::{paths, RuntimeMessage, Scope, PING_INTERVAL_MS};
-use reactor_protocol::ErrorCode;
+use reactor_protocol::text::decimal;
+use reactor_protocol::{text, ErrorCode};
 
 use super::io::*;
 use super::link::Link;
@@ -131,7 +132,7 @@ impl<V> Session<V> {
     /// connected; otherwise pending until `ready` or failure.
     pub fn connect(&mut self, now: f64) -> Outcome {
         if !matches!(self.phase, Phase::Idle) {
-            let message = format!("connect() was called while {}", self.status.as_str());
+            let message = text!("connect() was called while ", self.status.as_str());
             return Outcome::Failed(ReactorError::new(ErrorCode::AlreadyConnected, message, now));
         }
         let promise = self.promise();
@@ -148,7 +149,7 @@ impl<V> Session<V> {
             }
         } else {
             self.phase = Phase::Token;
-            let mut request = plain_request(Purpose::Token, format!("{url}{TOKENS_PATH}"));
+            let mut request = plain_request(Purpose::Token, text!(url, TOKENS_PATH));
             request.api_key = Some(self.options.api_key.clone());
             self.actions.push_back(Action::Http(request));
         }
@@ -157,7 +158,7 @@ impl<V> Session<V> {
     }
 
     fn start_session(&mut self) {
-        let url = format!("{}{}", self.options.coordinator_url, paths::START_SESSION);
+        let url = text!(self.options.coordinator_url, paths::START_SESSION);
         self.actions.push_back(Action::Http(plain_request(Purpose::StartSession, url)));
     }
 
@@ -224,12 +225,13 @@ impl<V> Session<V> {
             Input::SocketOpen => self.on_socket_open(),
             Input::SocketFrame(frame) => self.on_frame(now, frame),
             Input::SocketBadFrame(what) => {
-                let message = format!("the coordinator sent an unexpected frame: {what}");
+                let message = text!("the coordinator sent an unexpected frame: ", what);
                 self.fail(ReactorError::new(ErrorCode::CoordinatorConnectionError, message, now));
             }
             Input::SocketClosed { code, reason } => {
                 self.socket_open = false;
-                let message = format!("the coordinator closed the connection (code {code}{}{reason})", sep(&reason));
+                let message =
+                    text!("the coordinator closed the connection (code ", decimal(code), sep(&reason), reason, ")");
                 self.fail(ReactorError::new(ErrorCode::CoordinatorConnectionError, message, now));
             }
             Input::Timer(timer) => self.on_timer(now, timer),
@@ -247,7 +249,7 @@ impl<V> Session<V> {
             Input::ChannelOpen(channel) => self.on_channel_open(channel),
             Input::ChannelClosed(channel) => {
                 let name = channel_name(channel);
-                self.fail_machine(now, format!("the `{name}` data channel closed"));
+                self.fail_machine(now, text!("the `", name, "` data channel closed"));
             }
             Input::DataMessage { scope, data } => {
                 // Runtime messages (mediaStats, modelSchema) are the SDK's own business.
@@ -355,7 +357,7 @@ impl<V> Session<V> {
         // (While its start is in flight there is nothing to stop yet, and a
         // start the runtime already answered is harmless: it is idempotent.)
         if self.options.local && !matches!(self.phase, Phase::StartSession) {
-            let url = format!("{}{}", self.options.coordinator_url, paths::STOP_SESSION);
+            let url = text!(self.options.coordinator_url, paths::STOP_SESSION);
             self.actions.push_back(Action::Http(plain_request(Purpose::StopSession, url)));
             self.stopping.get_or_insert_with(Vec::new);
         }

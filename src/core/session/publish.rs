@@ -4,7 +4,8 @@
 //! track's publisher slot with `publish_track`.
 
 use reactor_protocol::runtime::{ControlMessage, ControlMethod, TrackEvent, TrackRef};
-use reactor_protocol::ErrorCode;
+use reactor_protocol::text::decimal;
+use reactor_protocol::{text, ErrorCode};
 
 use super::{Phase, Session};
 use crate::core::io::{Action, Channel, Outcome, Outgoing, PromiseId, Timer};
@@ -54,7 +55,7 @@ impl<V> Session<V> {
             }
             return Outcome::Pending(promise);
         }
-        let message = format!("publishVideoStream() needs status ready, but it is {}", self.status.as_str());
+        let message = text!("publishVideoStream() needs status ready, but it is ", self.status.as_str());
         Outcome::Failed(self.report(ReactorError::new(ErrorCode::PublishFailed, message, now)))
     }
 
@@ -62,7 +63,7 @@ impl<V> Session<V> {
     /// answer, `Ok(false)` when the slot was already ours (a replacement).
     fn start_publish(&mut self, now: f64, track: V, promise: PromiseId) -> Result<bool, ReactorError> {
         let Some(input) = self.input_track() else {
-            let message = format!("the model {} takes no video input", self.options.model_name);
+            let message = text!("the model ", self.options.model_name, " takes no video input");
             return Err(self.report(ReactorError::new(ErrorCode::PublishFailed, message, now)));
         };
         self.actions.push_back(Action::ReplaceTrack(Some(track)));
@@ -74,7 +75,7 @@ impl<V> Session<V> {
             return Ok(true);
         }
         self.publishing.requests_made += 1;
-        let request_id = format!("publish-{}", self.publishing.requests_made);
+        let request_id = text!("publish-", decimal(self.publishing.requests_made));
         let request = ControlMessage::Request {
             method: ControlMethod::PublishTrack,
             request_id: request_id.clone(),
@@ -132,7 +133,7 @@ impl<V> Session<V> {
             }
             Some(refusal) => {
                 self.actions.push_back(Action::ReplaceTrack(None));
-                let message = format!("the machine refused the video: {} {}", refusal.code, refusal.message);
+                let message = text!("the machine refused the video: ", refusal.code, " ", refusal.message);
                 Err(self.report(ReactorError::new(ErrorCode::PublishFailed, message.trim_end(), now)))
             }
         };

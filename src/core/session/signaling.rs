@@ -3,7 +3,8 @@
 
 use reactor_protocol::coordinator::{ClientFrame, ErrorBody, ServerFrame, WS_PATH};
 use reactor_protocol::runtime::{paths, LOCAL_SESSION_ID};
-use reactor_protocol::ErrorCode;
+use reactor_protocol::text::decimal;
+use reactor_protocol::{text, ErrorCode};
 
 use super::{Phase, Session, ANSWER_POLL_MS, CONNECT_TIMEOUT_MS, HELLO_TIMEOUT_MS, SOCKET_TIMEOUT_MS};
 use crate::core::io::{Action, Event, HttpResult, Purpose, Reply, Timer};
@@ -27,7 +28,7 @@ impl<V> Session<V> {
                 }
             }
             (Purpose::StartSession, Reply::Session(descriptor)) => {
-                let base = format!("{}/sessions/{LOCAL_SESSION_ID}{}", self.options.coordinator_url, paths::WEBRTC);
+                let base = text!(self.options.coordinator_url, "/sessions/", LOCAL_SESSION_ID, paths::WEBRTC);
                 self.start_link(base, None, descriptor.capabilities, Vec::new());
             }
             (Purpose::RegisterConnection, Reply::Connection(c)) => {
@@ -42,7 +43,9 @@ impl<V> Session<V> {
                     let answer = link.get_answer();
                     let candidates = link.offer_posted();
                     self.actions.push_back(Action::Http(answer));
-                    self.actions.extend(candidates.map(Action::Http));
+                    if let Some(candidates) = candidates {
+                        self.actions.push_back(Action::Http(candidates));
+                    }
                 }
             }
             (Purpose::GetAnswer, Reply::Answer(answer)) => {
@@ -55,7 +58,7 @@ impl<V> Session<V> {
             (Purpose::GetAnswer, _) => self.set_timer(Timer::AnswerPoll, ANSWER_POLL_MS),
             (Purpose::StopSession | Purpose::PostCandidates, _) => {}
             (purpose, _) => {
-                let message = format!("unexpected answer to {} (HTTP {status})", purpose.describe());
+                let message = text!("unexpected answer to ", purpose.describe(), " (HTTP ", decimal(status), ")");
                 self.fail(ReactorError::new(error_code_for(purpose), message, now));
             }
         }
@@ -96,7 +99,7 @@ impl<V> Session<V> {
             ServerFrame::Assigned { session_id, capabilities, ice_servers, .. } => {
                 let Phase::Queue { token, .. } = &self.phase else { return };
                 let token = token.clone();
-                let base = format!("{}/sessions/{session_id}{}", self.options.coordinator_url, paths::WEBRTC);
+                let base = text!(self.options.coordinator_url, "/sessions/", session_id, paths::WEBRTC);
                 self.start_link(base, Some(token), capabilities, ice_servers);
             }
         }
@@ -110,7 +113,7 @@ fn is_success(status: u16) -> bool {
 /// `http(s)://host` → `ws(s)://host/ws`.
 pub fn ws_url(coordinator_url: &str) -> String {
     let rest = coordinator_url.strip_prefix("http").unwrap_or(coordinator_url);
-    format!("ws{rest}{WS_PATH}")
+    text!("ws", rest, WS_PATH)
 }
 
 /// The code for a failed step when the server gave no code of its own.
@@ -129,18 +132,18 @@ fn from_body(body: ErrorBody, now: f64) -> ReactorError {
 
 fn status_error(purpose: Purpose, status: u16, now: f64) -> ReactorError {
     if purpose == Purpose::Token && (status == 401 || status == 403) {
-        let message = format!("the coordinator refused the API key (HTTP {status})");
+        let message = text!("the coordinator refused the API key (HTTP ", decimal(status), ")");
         return ReactorError::new(ErrorCode::AuthenticationFailed, message, now);
     }
-    ReactorError::new(error_code_for(purpose), format!("{} failed with HTTP {status}", purpose.describe()), now)
+    ReactorError::new(error_code_for(purpose), text!(purpose.describe(), " failed with HTTP ", decimal(status)), now)
 }
 
 fn unreachable_error(purpose: Purpose, options: &Options, why: String, now: f64) -> ReactorError {
     let url = &options.coordinator_url;
     let message = match purpose {
-        Purpose::Token => format!("could not reach the coordinator at {url}: {why}"),
-        Purpose::StartSession => format!("could not reach the runtime at {url}: {why}"),
-        _ => format!("signaling with the machine failed ({}): {why}", purpose.describe()),
+        Purpose::Token => text!("could not reach the coordinator at ", url, ": ", why),
+        Purpose::StartSession => text!("could not reach the runtime at ", url, ": ", why),
+        _ => text!("signaling with the machine failed (", purpose.describe(), "): ", why),
     };
     ReactorError::new(error_code_for(purpose), message, now)
 }
