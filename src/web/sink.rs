@@ -1,12 +1,15 @@
-//! How browser callbacks reach the core: every listener and every async
-//! task ends in a [`Sink`], through the two helpers here, so each kind of
+//! How browser callbacks reach the core: every listener and every promise
+//! ends in a [`Sink`], through the two helpers here, so each kind of
 //! callback exists once in the wasm.
 
+use std::cell::Cell;
 use std::future::Future;
 use std::pin::Pin;
-use std::rc::Weak;
+use std::rc::{Rc, Weak};
 
 use gloo_events::EventListener;
+use js_sys::Promise;
+use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::spawn_local;
 use web_sys::{Event, EventTarget};
@@ -65,4 +68,49 @@ pub fn spawn(sink: &Sink, task: Task) {
             sink.push(input);
         }
     });
+}
+
+/// What to make of a settled promise (`Err` holds the rejection): an
+/// input, or nothing. A step of a longer chain starts the next promise with
+/// [`when_settled`] and returns nothing.
+pub type Then = Box<dyn FnOnce(Result<JsValue, JsValue>) -> Option<Input<JsValue>>>;
+
+/// A promise being waited on: the continuation, where its input goes, and
+/// the two callbacks the promise holds.
+struct Waiting {
+    sink: Sink,
+    then: Then,
+    _callbacks: [Closure<dyn FnMut(JsValue)>; 2],
+}
+
+type Slot = Rc<Cell<Option<Waiting>>>;
+
+/// Runs `then` once `promise` settles; its input reaches the core only if
+/// the connection is still the current one (the sink's generation says).
+///
+/// The slot owns the callbacks and the callbacks hold the slot, so a
+/// promise in flight keeps its continuation alive with nothing forgotten;
+/// the first call empties the slot, which drops the continuation and both
+/// callbacks (wasm-bindgen frees the running one as it returns). Teardown
+/// cancels nothing: a promise still pending then settles later, its
+/// continuation runs against the closed resource (no callback is ever
+/// called after being dropped, and every rejection is handled) and its
+/// input is dropped by the generation check, as a late event's is. A
+/// promise that never settles keeps its slot, as an awaited `JsFuture` did.
+pub fn when_settled(sink: &Sink, promise: &Promise, then: Then) {
+    let slot: Slot = Rc::default();
+    let callbacks = [callback(&slot, true), callback(&slot, false)];
+    let _ = promise.then2(&callbacks[0], &callbacks[1]);
+    slot.set(Some(Waiting { sink: sink.clone(), then, _callbacks: callbacks }));
+}
+
+fn callback(slot: &Slot, fulfilled: bool) -> Closure<dyn FnMut(JsValue)> {
+    let slot = slot.clone();
+    Closure::new(move |value| {
+        if let Some(Waiting { sink, then, .. }) = slot.take() {
+            if let Some(input) = then(if fulfilled { Ok(value) } else { Err(value) }) {
+                sink.push(input);
+            }
+        }
+    })
 }
