@@ -3,15 +3,12 @@
 //! callback exists once in the wasm.
 
 use std::cell::Cell;
-use std::future::Future;
-use std::pin::Pin;
 use std::rc::{Rc, Weak};
 
 use gloo_events::EventListener;
 use js_sys::Promise;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsValue;
-use wasm_bindgen_futures::spawn_local;
 use web_sys::{Event, EventTarget};
 
 use crate::core::Input;
@@ -54,20 +51,6 @@ pub fn listen(target: &EventTarget, name: &'static str, sink: &Sink, read: Reade
             sink.push(input);
         }
     })
-}
-
-/// A browser operation in flight, ending in an input or in nothing.
-pub type Task = Pin<Box<dyn Future<Output = Option<Input<JsValue>>>>>;
-
-/// Runs `task`; its input reaches the core only if the connection is still
-/// the current one (the sink's generation says).
-pub fn spawn(sink: &Sink, task: Task) {
-    let sink = sink.clone();
-    spawn_local(async move {
-        if let Some(input) = task.await {
-            sink.push(input);
-        }
-    });
 }
 
 /// What to make of a settled promise (`Err` holds the rejection): an
