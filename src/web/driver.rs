@@ -20,7 +20,7 @@ use super::errors::error_object;
 use super::json::to_json;
 use super::listeners::{call_all, EventName, Listeners};
 use super::peer::Peer;
-use super::sink::{spawn, Feed, Sink};
+use super::sink::{Feed, Sink};
 use super::socket::Socket;
 use super::{http, json};
 
@@ -165,8 +165,7 @@ impl Driver {
         let sink = conn.sink.clone();
         let failure = match action {
             Action::Http(request) => {
-                let purpose = request.purpose;
-                spawn(&sink, Box::pin(async move { Some(Input::Http { purpose, result: http::send(request).await }) }));
+                http::send(request, &sink);
                 None
             }
             Action::OpenSocket { url } => match Socket::open(&url, &sink) {

@@ -5,12 +5,12 @@ use reactor_protocol::coordinator::API_KEY_HEADER;
 use reactor_protocol::json::ToJson;
 use reactor_protocol::text;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::JsFuture;
 use web_sys::{Headers, RequestInit, Response};
 
-use crate::core::{Body, HttpRequest, HttpResult, Method, Reply, ReplyKind};
+use crate::core::{Body, HttpRequest, HttpResult, Input, Method, Reply, ReplyKind};
 
 use super::json::{describe, from_text};
+use super::sink::{when_settled, Sink};
 
 #[wasm_bindgen]
 extern "C" {
@@ -19,14 +19,46 @@ extern "C" {
     fn fetch(url: &str, init: &RequestInit) -> Promise;
 }
 
-pub async fn send(request: HttpRequest) -> HttpResult {
-    match exchange(&request).await {
-        Ok((status, text)) => HttpResult::Answered { status, reply: decode(request.purpose.reply_kind(status), &text) },
-        Err(e) => HttpResult::Failed(describe(&e)),
-    }
+/// Sends `request`; its `Input::Http` arrives at `sink` once the reply's
+/// text is in, or the request failed.
+pub fn send(request: HttpRequest, sink: &Sink) {
+    let purpose = request.purpose;
+    let fetched = init(&request).map_or_else(|e| Promise::reject(&e), |init| fetch(&request.url, &init));
+    let next = sink.clone();
+    when_settled(
+        sink,
+        &fetched,
+        Box::new(move |fetched| {
+            let (status, text) = match fetched {
+                Ok(response) => {
+                    let response: Response = response.unchecked_into();
+                    (response.status(), response.text())
+                }
+                Err(e) => (0, Err(e)),
+            };
+            // A failure goes on to the last step, as a rejection.
+            let text = text.unwrap_or_else(|e| Promise::reject(&e));
+            when_settled(
+                &next,
+                &text,
+                Box::new(move |text| {
+                    let result = match text {
+                        Ok(text) => HttpResult::Answered {
+                            status,
+                            reply: decode(purpose.reply_kind(status), &text.as_string().unwrap_or_default()),
+                        },
+                        Err(e) => HttpResult::Failed(describe(&e)),
+                    };
+                    Some(Input::Http { purpose, result })
+                }),
+            );
+            None
+        }),
+    );
 }
 
-async fn exchange(request: &HttpRequest) -> Result<(u16, String), JsValue> {
+/// The `fetch` options for `request`.
+fn init(request: &HttpRequest) -> Result<RequestInit, JsValue> {
     let init = RequestInit::new();
     init.set_method(match request.method {
         Method::Get => "GET",
@@ -49,9 +81,7 @@ async fn exchange(request: &HttpRequest) -> Result<(u16, String), JsValue> {
         init.set_body(&JsValue::from_str(&body));
     }
     init.set_headers(&headers);
-    let response: Response = JsFuture::from(fetch(&request.url, &init)).await?.unchecked_into();
-    let text = JsFuture::from(response.text()?).await?.as_string().unwrap_or_default();
-    Ok((response.status(), text))
+    Ok(init)
 }
 
 fn decode(kind: ReplyKind, text: &str) -> Reply {

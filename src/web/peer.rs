@@ -3,12 +3,11 @@
 //! Dropping a [`Peer`] closes all of it and detaches every callback.
 
 use gloo_events::EventListener;
-use js_sys::{Array, JsString, Object, Reflect};
+use js_sys::{Array, JsString, Object, Promise, Reflect};
 use reactor_protocol::coordinator::IceServer;
 use reactor_protocol::runtime::{IceCandidate, Scope, CONTROL_CHANNEL, DATA_CHANNEL};
 use reactor_protocol::text;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::JsFuture;
 use web_sys::{
     Event, MediaStreamTrack, MessageEvent, RtcConfiguration, RtcDataChannel, RtcPeerConnection,
     RtcPeerConnectionIceEvent, RtcPeerConnectionState, RtcRtpReceiver, RtcRtpSender, RtcRtpTransceiver,
@@ -18,7 +17,7 @@ use web_sys::{
 use crate::core::{Channel, Input, PeerPlan, PeerState};
 
 use super::json::{describe, from_text, parse};
-use super::sink::{listen, spawn, Sink};
+use super::sink::{listen, when_settled, Sink};
 
 #[wasm_bindgen]
 extern "C" {
@@ -75,33 +74,33 @@ impl Peer {
         // Inputs, then outputs: the first of each, if the model has one.
         let input = transceivers.first().filter(|_| !plan.send.is_empty()).map(|t| t.sender());
         let output = transceivers.get(plan.send.len()).map(|t| t.receiver());
-        spawn(sink, Box::pin(offer(pc.clone(), transceivers)));
+        offer(&pc, transceivers, sink);
         Ok(Peer { pc, data, control, input, output, _listeners: listeners })
     }
 
     pub fn set_answer(&self, sdp: String, sink: &Sink) {
+        let answer = RtcSessionDescriptionInit::new(RtcSdpType::Answer);
+        answer.set_sdp(&sdp);
         let pc = self.pc.clone();
-        spawn(
+        when_settled(
             sink,
-            Box::pin(async move {
-                let answer = RtcSessionDescriptionInit::new(RtcSdpType::Answer);
-                answer.set_sdp(&sdp);
-                match JsFuture::from(pc.set_remote_description(&answer)).await {
-                    Ok(_) => max_message_size(&pc).map(Input::MaxMessageSize),
-                    Err(e) => Some(Input::PeerFailed(text!("the machine's answer was refused: ", describe(&e)))),
-                }
+            &self.pc.set_remote_description(&answer),
+            Box::new(move |set| match set {
+                Ok(_) => max_message_size(&pc).map(Input::MaxMessageSize),
+                Err(e) => Some(Input::PeerFailed(text!("the machine's answer was refused: ", describe(&e)))),
             }),
         );
     }
 
     /// Swaps what the input transceiver sends, without renegotiation.
     pub fn replace_track(&self, track: Option<JsValue>, sink: &Sink) {
-        let Some(sender) = self.input.clone() else { return };
+        let Some(sender) = &self.input else { return };
         let track: Option<MediaStreamTrack> = track.map(|t| t.unchecked_into());
-        spawn(
+        when_settled(
             sink,
-            Box::pin(async move {
-                if let Err(e) = JsFuture::from(sender.replace_track(track.as_ref())).await {
+            &sender.replace_track(track.as_ref()),
+            Box::new(|replaced| {
+                if let Err(e) = replaced {
                     web_sys::console::warn_2(&"Reactor: replaceTrack failed".into(), &e);
                 }
                 None
@@ -111,12 +110,12 @@ impl Peer {
 
     /// Reads the output receiver's `inbound-rtp` report.
     pub fn read_stats(&self, sink: &Sink) {
-        let Some(receiver) = self.output.clone() else { return };
-        spawn(
+        let Some(receiver) = &self.output else { return };
+        when_settled(
             sink,
-            Box::pin(async move {
-                let report = JsFuture::from(receiver.get_stats()).await.ok()?;
-                let report: js_sys::Map = report.unchecked_into();
+            &receiver.get_stats(),
+            Box::new(|report| {
+                let report: js_sys::Map = report.ok()?.unchecked_into();
                 let inbound = report.values().into_iter().flatten().find(|stats| {
                     Reflect::get(stats, &"type".into()).ok().and_then(|t| t.as_string()).as_deref()
                         == Some("inbound-rtp")
@@ -148,17 +147,36 @@ impl Drop for Peer {
     }
 }
 
-async fn offer(pc: RtcPeerConnection, transceivers: Vec<RtcRtpTransceiver>) -> Option<Input<JsValue>> {
-    let made = async {
-        let offer = JsFuture::from(pc.create_offer()).await?;
-        JsFuture::from(pc.set_local_description(offer.unchecked_ref())).await?;
-        Ok::<_, JsValue>(pc.local_description().map(|d| d.sdp()).unwrap_or_default())
-    };
-    Some(match made.await {
-        // Read only now: the browser assigns mids in setLocalDescription.
-        Ok(sdp) => Input::OfferReady { sdp, mids: transceivers.iter().map(|t| t.mid()).collect() },
-        Err(e) => Input::PeerFailed(text!("the browser could not make an offer: ", describe(&e))),
-    })
+/// createOffer, then setLocalDescription; the offer (or why there is none)
+/// arrives at `sink`.
+fn offer(pc: &RtcPeerConnection, transceivers: Vec<RtcRtpTransceiver>, sink: &Sink) {
+    let (pc, next) = (pc.clone(), sink.clone());
+    when_settled(
+        sink,
+        &pc.create_offer(),
+        Box::new(move |made| {
+            // A refused offer goes on to the last step, as a rejection.
+            let set = match made {
+                Ok(offer) => pc.set_local_description(offer.unchecked_ref()),
+                Err(e) => Promise::reject(&e),
+            };
+            when_settled(
+                &next,
+                &set,
+                Box::new(move |set| {
+                    Some(match set {
+                        // Read only now: the browser assigns mids in setLocalDescription.
+                        Ok(_) => Input::OfferReady {
+                            sdp: pc.local_description().map(|d| d.sdp()).unwrap_or_default(),
+                            mids: transceivers.iter().map(|t| t.mid()).collect(),
+                        },
+                        Err(e) => Input::PeerFailed(text!("the browser could not make an offer: ", describe(&e))),
+                    })
+                }),
+            );
+            None
+        }),
+    );
 }
 
 /// `RTCConfiguration.iceServers`.

@@ -1,14 +1,14 @@
-//! How browser callbacks reach the core: every listener and every async
-//! task ends in a [`Sink`], through the two helpers here, so each kind of
+//! How browser callbacks reach the core: every listener and every promise
+//! ends in a [`Sink`], through the two helpers here, so each kind of
 //! callback exists once in the wasm.
 
-use std::future::Future;
-use std::pin::Pin;
-use std::rc::Weak;
+use std::cell::Cell;
+use std::rc::{Rc, Weak};
 
 use gloo_events::{EventListener, EventListenerOptions};
+use js_sys::Promise;
+use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsValue;
-use wasm_bindgen_futures::spawn_local;
 use web_sys::{Event, EventTarget};
 
 use crate::core::Input;
@@ -55,16 +55,47 @@ pub fn listen(target: &EventTarget, name: &'static str, sink: &Sink, read: Reade
     })
 }
 
-/// A browser operation in flight, ending in an input or in nothing.
-pub type Task = Pin<Box<dyn Future<Output = Option<Input<JsValue>>>>>;
+/// What to make of a settled promise (`Err` holds the rejection): an
+/// input, or nothing. A step of a longer chain starts the next promise with
+/// [`when_settled`] and returns nothing.
+pub type Then = Box<dyn FnOnce(Result<JsValue, JsValue>) -> Option<Input<JsValue>>>;
 
-/// Runs `task`; its input reaches the core only if the connection is still
-/// the current one (the sink's generation says).
-pub fn spawn(sink: &Sink, task: Task) {
-    let sink = sink.clone();
-    spawn_local(async move {
-        if let Some(input) = task.await {
-            sink.push(input);
+/// A promise being waited on: the continuation, where its input goes, and
+/// the two callbacks the promise holds.
+struct Waiting {
+    sink: Sink,
+    then: Then,
+    _callbacks: [Closure<dyn FnMut(JsValue)>; 2],
+}
+
+type Slot = Rc<Cell<Option<Waiting>>>;
+
+/// Runs `then` once `promise` settles; its input reaches the core only if
+/// the connection is still the current one (the sink's generation says).
+///
+/// The slot owns the callbacks and the callbacks hold the slot, so a
+/// promise in flight keeps its continuation alive with nothing forgotten;
+/// the first call empties the slot, which drops the continuation and both
+/// callbacks (wasm-bindgen frees the running one as it returns). Teardown
+/// cancels nothing: a promise still pending then settles later, its
+/// continuation runs against the closed resource (no callback is ever
+/// called after being dropped, and every rejection is handled) and its
+/// input is dropped by the generation check, as a late event's is. A
+/// promise that never settles keeps its slot, as an awaited `JsFuture` did.
+pub fn when_settled(sink: &Sink, promise: &Promise, then: Then) {
+    let slot: Slot = Rc::default();
+    let callbacks = [callback(&slot, true), callback(&slot, false)];
+    let _ = promise.then2(&callbacks[0], &callbacks[1]);
+    slot.set(Some(Waiting { sink: sink.clone(), then, _callbacks: callbacks }));
+}
+
+fn callback(slot: &Slot, fulfilled: bool) -> Closure<dyn FnMut(JsValue)> {
+    let slot = slot.clone();
+    Closure::new(move |value| {
+        if let Some(Waiting { sink, then, .. }) = slot.take() {
+            if let Some(input) = then(if fulfilled { Ok(value) } else { Err(value) }) {
+                sink.push(input);
+            }
         }
-    });
+    })
 }

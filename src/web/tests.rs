@@ -135,6 +135,6 @@ async fn a_dropped_peer_reports_nothing_more() {
     let seen = recorder.inputs.borrow().len();
     next_tick(300).await;
     let after: Vec<String> = recorder.inputs.borrow()[seen..].iter().map(|i| format!("{i:?}")).collect();
-    // Only the offer task, which was already running, may still finish.
+    // Only the offer, whose promises were already pending, may still finish.
     assert!(after.iter().all(|i| i.starts_with("OfferReady") || i.starts_with("PeerFailed")), "{after:?}");
 }

@@ -30,8 +30,12 @@ test(`${CYCLES} connect/disconnect cycles leak nothing`, { timeout: 600_000 }, a
     await page.evaluate(installRecorder);
     const result = await page.evaluate(
       async ({ opts, cycles, warmUp }) => {
-        const memory = () => __wasm.memory.buffer.byteLength;
-        const heldValues = () => __wasm.__wbindgen_externrefs.length;
+        // By kind, not by name: the shipped wasm's exports have short names.
+        const exported = Object.values(__wasm);
+        const tables = exported.filter((e) => e instanceof WebAssembly.Table);
+        if (tables.length !== 1) throw new Error(`expected one exported table (the held JS values), found ${tables.length}`);
+        const memory = () => exported.find((e) => e instanceof WebAssembly.Memory).buffer.byteLength;
+        const heldValues = () => tables[0].length;
         const open = () => ({
           pcs: __pcs.map((w) => w.deref()).filter((pc) => pc && pc.connectionState !== "closed").length,
           sockets: __sockets.map((w) => w.deref()).filter((ws) => ws && ws.readyState !== WebSocket.CLOSED && ws.readyState !== WebSocket.CLOSING).length,
