@@ -15,5 +15,12 @@ pub use options::{OptionError, OptionValue, Options, RawOptions, DEFAULT_COORDIN
 pub use session::*;
 pub use status::{Status, WaitingInfo};
 
+/// The oldest entry of a first-in-first-out queue. The SDK's queues (actions,
+/// held messages, inputs) hold a handful of entries, and a `Vec` shifting
+/// them costs the wasm less than `VecDeque`'s generic ring-buffer code.
+pub fn pop_front<T>(queue: &mut Vec<T>) -> Option<T> {
+    (!queue.is_empty()).then(|| queue.remove(0))
+}
+
 #[cfg(test)]
 mod tests;

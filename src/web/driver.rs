@@ -3,7 +3,6 @@
 //! back into the `Reactor` freely.
 
 use std::cell::{Cell, RefCell};
-use std::collections::VecDeque;
 use std::rc::{Rc, Weak};
 
 use js_sys::{Function, JsString, Object, Promise, Reflect};
@@ -12,7 +11,7 @@ use reactor_protocol::text;
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::core::{
-    Action, Event, Input, Options, Outcome, Outgoing, PromiseId, ReactorError, Session, Status, WaitingInfo,
+    pop_front, Action, Event, Input, Options, Outcome, Outgoing, PromiseId, ReactorError, Session, Status, WaitingInfo,
 };
 
 use super::connection::Connection;
@@ -34,7 +33,7 @@ pub struct Driver {
     /// The JS object of the last error, so `getLastError()` returns the
     /// very object the `error` event carried.
     last_error: RefCell<Option<(ReactorError, JsValue)>>,
-    inbox: RefCell<VecDeque<(u32, Input<JsValue>)>>,
+    inbox: RefCell<Vec<(u32, Input<JsValue>)>>,
     /// Why the browser refused the last application message, if it did.
     refused_send: RefCell<Option<String>>,
     busy: Cell<bool>,
@@ -282,12 +281,12 @@ impl Driver {
 impl Feed for Driver {
     /// Called by callbacks, through their [`Sink`].
     fn feed(&self, generation: u32, input: Input<JsValue>) {
-        self.inbox.borrow_mut().push_back((generation, input));
+        self.inbox.borrow_mut().push((generation, input));
         if self.busy.replace(true) {
             return; // the outer feed picks it up, in order
         }
         loop {
-            let next = self.inbox.borrow_mut().pop_front();
+            let next = pop_front(&mut self.inbox.borrow_mut());
             let Some((generation, input)) = next else { break };
             self.core.borrow_mut().handle(now(), generation, input);
             self.run_actions();

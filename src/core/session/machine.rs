@@ -25,8 +25,8 @@ impl<V> Session<V> {
         let plan =
             PeerPlan { ice_servers, send: videos(TrackDirection::Sendonly), receive: videos(TrackDirection::Recvonly) };
         let link = Link::new(base, bearer, plan.clone());
-        self.actions.push_back(Action::CreatePeer(plan));
-        self.actions.push_back(Action::Http(link.register()));
+        self.actions.push(Action::CreatePeer(plan));
+        self.actions.push(Action::Http(link.register()));
         self.phase = Phase::Machine(link);
         self.set_timer(Timer::Step, SIGNALING_TIMEOUT_MS);
     }
@@ -34,7 +34,7 @@ impl<V> Session<V> {
     pub(super) fn on_offer(&mut self, now: f64, sdp: String, mids: Vec<Option<String>>) {
         let Phase::Machine(link) = &mut self.phase else { return };
         match link.set_offer(sdp, mids) {
-            Ok(Some(request)) => self.actions.push_back(Action::Http(request)),
+            Ok(Some(request)) => self.actions.push(Action::Http(request)),
             Ok(None) => {}
             Err(why) => self.fail_machine(now, why),
         }
@@ -80,7 +80,7 @@ impl<V> Session<V> {
             return;
         }
         link.ready = true;
-        self.actions.push_back(Action::CancelTimer(Timer::Step));
+        self.actions.push(Action::CancelTimer(Timer::Step));
         self.ping();
         self.set_status(Status::Ready);
         if let Some(promise) = self.connect_promise.take() {

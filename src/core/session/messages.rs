@@ -11,7 +11,7 @@ use super::Session;
 /// it; refusing at half keeps the session alive and tells the app to slow down.
 pub const SEND_BUFFER_LIMIT: usize = 8 * 1024 * 1024;
 use crate::core::io::{Channel, Outcome, Outgoing, PromiseId};
-use crate::core::{ReactorError, Status};
+use crate::core::{pop_front, ReactorError, Status};
 
 /// A message waiting for `ready` (development mode).
 #[derive(Debug)]
@@ -42,7 +42,7 @@ impl<V> Session<V> {
         }
         if self.options.development {
             let promise = self.promise();
-            self.held.push_back(Held { promise, envelope, bytes });
+            self.held.push(Held { promise, envelope, bytes });
             return Outcome::Pending(promise);
         }
         let message = text!("sendMessage() needs status ready, but it is ", self.status.as_str());
@@ -79,7 +79,7 @@ impl<V> Session<V> {
 
     /// At `ready`: everything held goes out, in order.
     pub(super) fn deliver_held(&mut self) {
-        while let Some(held) = self.held.pop_front() {
+        while let Some(held) = pop_front(&mut self.held) {
             let result = self.transmit(self.now, held.envelope, held.bytes);
             self.settle(held.promise, result);
         }
@@ -87,7 +87,7 @@ impl<V> Session<V> {
     }
 
     pub(super) fn drop_held(&mut self, err: &ReactorError) {
-        while let Some(held) = self.held.pop_front() {
+        while let Some(held) = pop_front(&mut self.held) {
             self.settle(held.promise, Err(err.clone()));
         }
     }

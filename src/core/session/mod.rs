@@ -12,8 +12,6 @@ mod stats;
 pub use messages::SEND_BUFFER_LIMIT;
 pub use signaling::ws_url;
 
-use std::collections::VecDeque;
-
 use reactor_protocol::coordinator::{ClientFrame, TOKENS_PATH};
 use reactor_protocol::runtime::{paths, RuntimeMessage, Scope, PING_INTERVAL_MS};
 use reactor_protocol::text::decimal;
@@ -21,7 +19,7 @@ use reactor_protocol::{text, ErrorCode};
 
 use super::io::*;
 use super::link::Link;
-use super::{Options, ReactorError, Status, WaitingInfo};
+use super::{pop_front, Options, ReactorError, Status, WaitingInfo};
 
 /// How long each step before `ready` may take.
 pub const TOKEN_TIMEOUT_MS: u32 = 10_000;
@@ -65,11 +63,11 @@ pub struct Session<V> {
     last_error: Option<ReactorError>,
     showing_stream: bool,
     max_message_size: usize,
-    actions: VecDeque<Action<V>>,
+    actions: Vec<Action<V>>,
     next_promise: PromiseId,
     connect_promise: Option<PromiseId>,
     /// Development mode: messages waiting for `ready`.
-    held: VecDeque<messages::Held<V>>,
+    held: Vec<messages::Held<V>>,
     publishing: publish::Publishing<V>,
     stats: stats::Stats,
     /// The time of the input being handled.
@@ -92,10 +90,10 @@ impl<V> Session<V> {
             last_error: None,
             showing_stream: false,
             max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
-            actions: VecDeque::new(),
+            actions: Vec::new(),
             next_promise: 0,
             connect_promise: None,
-            held: VecDeque::new(),
+            held: Vec::new(),
             publishing: publish::Publishing::default(),
             stats: stats::Stats::default(),
             now: 0.0,
@@ -125,7 +123,7 @@ impl<V> Session<V> {
 
     /// The next thing for the web shell to do.
     pub fn poll_action(&mut self) -> Option<Action<V>> {
-        self.actions.pop_front()
+        pop_front(&mut self.actions)
     }
 
     /// `connect()`: refused (nothing changes) when already connecting or
@@ -151,7 +149,7 @@ impl<V> Session<V> {
             self.phase = Phase::Token;
             let mut request = plain_request(Purpose::Token, text!(url, TOKENS_PATH));
             request.api_key = Some(self.options.api_key.clone());
-            self.actions.push_back(Action::Http(request));
+            self.actions.push(Action::Http(request));
         }
         self.set_timer(Timer::Step, TOKEN_TIMEOUT_MS);
         Outcome::Pending(promise)
@@ -159,7 +157,7 @@ impl<V> Session<V> {
 
     fn start_session(&mut self) {
         let url = text!(self.options.coordinator_url, paths::START_SESSION);
-        self.actions.push_back(Action::Http(plain_request(Purpose::StartSession, url)));
+        self.actions.push(Action::Http(plain_request(Purpose::StartSession, url)));
     }
 
     /// The runtime answered `stop_session` (whatever it said, the session is
@@ -179,7 +177,7 @@ impl<V> Session<V> {
     }
 
     fn settle(&mut self, promise: PromiseId, result: Result<(), ReactorError>) {
-        self.actions.push_back(Action::Settle { promise, result });
+        self.actions.push(Action::Settle { promise, result });
     }
 
     /// `disconnect()`: leaves whatever was reached, at once. What was
@@ -239,7 +237,7 @@ impl<V> Session<V> {
             Input::LocalCandidate(candidate) => {
                 if let Phase::Machine(link) = &mut self.phase {
                     if let Some(request) = link.add_candidate(candidate) {
-                        self.actions.push_back(Action::Http(request));
+                        self.actions.push(Action::Http(request));
                     }
                 }
             }
@@ -254,12 +252,12 @@ impl<V> Session<V> {
             Input::DataMessage { scope, data } => {
                 // Runtime messages (mediaStats, modelSchema) are the SDK's own business.
                 if scope == Some(Scope::Application) {
-                    self.actions.push_back(Action::Emit(Event::NewMessage(data)));
+                    self.actions.push(Action::Emit(Event::NewMessage(data)));
                 }
             }
             Input::RemoteTrack(track) => {
                 self.showing_stream = true;
-                self.actions.push_back(Action::Emit(Event::StreamChanged(Some(track))));
+                self.actions.push(Action::Emit(Event::StreamChanged(Some(track))));
                 self.start_stats();
             }
             Input::Control(message) => self.on_control(now, message),
@@ -274,7 +272,7 @@ impl<V> Session<V> {
             (Timer::Publish, Phase::Machine(_)) => self.publish_timed_out(now),
             (Timer::AnswerPoll, Phase::Machine(link)) => {
                 let request = link.get_answer();
-                self.actions.push_back(Action::Http(request));
+                self.actions.push(Action::Http(request));
             }
             (Timer::Step, phase) => {
                 let (code, message) = match phase {
@@ -311,24 +309,24 @@ impl<V> Session<V> {
     }
 
     fn send(&mut self, channel: Channel, message: Outgoing<V>) {
-        self.actions.push_back(Action::Send { channel, message });
+        self.actions.push(Action::Send { channel, message });
     }
 
     fn set_timer(&mut self, timer: Timer, ms: u32) {
-        self.actions.push_back(Action::SetTimer { timer, ms });
+        self.actions.push(Action::SetTimer { timer, ms });
     }
 
     fn set_status(&mut self, status: Status) {
         if self.status != status {
             self.status = status;
-            self.actions.push_back(Action::Emit(Event::StatusChanged(status)));
+            self.actions.push(Action::Emit(Event::StatusChanged(status)));
         }
     }
 
     /// Records and announces an error; returns it for a rejection.
     fn report(&mut self, err: ReactorError) -> ReactorError {
         self.last_error = Some(err.clone());
-        self.actions.push_back(Action::Emit(Event::Error(err.clone())));
+        self.actions.push(Action::Emit(Event::Error(err.clone())));
         err
     }
 
@@ -350,7 +348,7 @@ impl<V> Session<V> {
 
     fn teardown(&mut self) {
         if self.socket_open {
-            self.actions.push_back(Action::SendFrame(ClientFrame::Leave));
+            self.actions.push(Action::SendFrame(ClientFrame::Leave));
             self.socket_open = false;
         }
         // A local runtime keeps one session; free it for the next connect.
@@ -358,18 +356,18 @@ impl<V> Session<V> {
         // start the runtime already answered is harmless: it is idempotent.)
         if self.options.local && !matches!(self.phase, Phase::StartSession) {
             let url = text!(self.options.coordinator_url, paths::STOP_SESSION);
-            self.actions.push_back(Action::Http(plain_request(Purpose::StopSession, url)));
+            self.actions.push(Action::Http(plain_request(Purpose::StopSession, url)));
             self.stopping.get_or_insert_with(Vec::new);
         }
         self.start_deferred = false;
-        self.actions.push_back(Action::Teardown);
+        self.actions.push(Action::Teardown);
         self.phase = Phase::Idle;
         self.waiting = None;
         self.publishing = publish::Publishing::default();
         self.stats = stats::Stats::default();
         if self.showing_stream {
             self.showing_stream = false;
-            self.actions.push_back(Action::Emit(Event::StreamChanged(None)));
+            self.actions.push(Action::Emit(Event::StreamChanged(None)));
         }
         self.set_status(Status::Disconnected);
     }

@@ -66,7 +66,7 @@ impl<V> Session<V> {
             let message = text!("the model ", self.options.model_name, " takes no video input");
             return Err(self.report(ReactorError::new(ErrorCode::PublishFailed, message, now)));
         };
-        self.actions.push_back(Action::ReplaceTrack(Some(track)));
+        self.actions.push(Action::ReplaceTrack(Some(track)));
         if self.publishing.published {
             return Ok(false);
         }
@@ -105,12 +105,12 @@ impl<V> Session<V> {
         if !self.publishing.published && in_flight.is_none() {
             return;
         }
-        self.actions.push_back(Action::CancelTimer(Timer::Publish));
+        self.actions.push(Action::CancelTimer(Timer::Publish));
         for promise in in_flight.into_iter().flat_map(|(_, waiting)| waiting) {
             self.settle(promise, Err(err.clone()));
         }
         self.publishing.published = false;
-        self.actions.push_back(Action::ReplaceTrack(None));
+        self.actions.push(Action::ReplaceTrack(None));
         if let Some(name) = self.input_track() {
             let notice = ControlMessage::Notification { event: TrackEvent::UnpublishTrack, data: TrackRef { name } };
             self.send(Channel::Control, Outgoing::Control(notice));
@@ -125,14 +125,14 @@ impl<V> Session<V> {
             return;
         }
         let Some((_, waiting)) = self.publishing.request.take() else { return };
-        self.actions.push_back(Action::CancelTimer(Timer::Publish));
+        self.actions.push(Action::CancelTimer(Timer::Publish));
         let result = match error {
             None => {
                 self.publishing.published = true;
                 Ok(())
             }
             Some(refusal) => {
-                self.actions.push_back(Action::ReplaceTrack(None));
+                self.actions.push(Action::ReplaceTrack(None));
                 let message = text!("the machine refused the video: ", refusal.code, " ", refusal.message);
                 Err(self.report(ReactorError::new(ErrorCode::PublishFailed, message.trim_end(), now)))
             }
@@ -144,7 +144,7 @@ impl<V> Session<V> {
 
     pub(super) fn publish_timed_out(&mut self, now: f64) {
         let Some((_, waiting)) = self.publishing.request.take() else { return };
-        self.actions.push_back(Action::ReplaceTrack(None));
+        self.actions.push(Action::ReplaceTrack(None));
         let message = "the machine did not answer publish_track in time";
         let err = self.report(ReactorError::new(ErrorCode::PublishFailed, message, now));
         for promise in waiting {

@@ -23,7 +23,7 @@ impl<V> Session<V> {
                 if let Phase::Token = self.phase {
                     self.phase = Phase::Socket { token: token.token };
                     let url = ws_url(&self.options.coordinator_url);
-                    self.actions.push_back(Action::OpenSocket { url });
+                    self.actions.push(Action::OpenSocket { url });
                     self.set_timer(Timer::Step, SOCKET_TIMEOUT_MS);
                 }
             }
@@ -34,7 +34,7 @@ impl<V> Session<V> {
             (Purpose::RegisterConnection, Reply::Connection(c)) => {
                 if let Phase::Machine(link) = &mut self.phase {
                     if let Some(request) = link.set_connection_id(c.connection_id) {
-                        self.actions.push_back(Action::Http(request));
+                        self.actions.push(Action::Http(request));
                     }
                 }
             }
@@ -42,16 +42,16 @@ impl<V> Session<V> {
                 if let Phase::Machine(link) = &mut self.phase {
                     let answer = link.get_answer();
                     let candidates = link.offer_posted();
-                    self.actions.push_back(Action::Http(answer));
+                    self.actions.push(Action::Http(answer));
                     if let Some(candidates) = candidates {
-                        self.actions.push_back(Action::Http(candidates));
+                        self.actions.push(Action::Http(candidates));
                     }
                 }
             }
             (Purpose::GetAnswer, Reply::Answer(answer)) => {
                 if let Phase::Machine(link) = &mut self.phase {
                     link.answer_set = true;
-                    self.actions.push_back(Action::SetRemoteAnswer(answer.sdp_answer));
+                    self.actions.push(Action::SetRemoteAnswer(answer.sdp_answer));
                     self.set_timer(Timer::Step, CONNECT_TIMEOUT_MS);
                 }
             }
@@ -68,7 +68,7 @@ impl<V> Session<V> {
         if let Phase::Socket { token } = &self.phase {
             let token = token.clone();
             self.socket_open = true;
-            self.actions.push_back(Action::SendFrame(ClientFrame::Hello {
+            self.actions.push(Action::SendFrame(ClientFrame::Hello {
                 token: token.clone(),
                 model: self.options.model_name.clone(),
                 queueing: self.options.queueing,
@@ -88,12 +88,12 @@ impl<V> Session<V> {
                 if !*heard {
                     *heard = true;
                     // Waiting in the queue has no deadline; the coordinator has answered.
-                    self.actions.push_back(Action::CancelTimer(Timer::Step));
+                    self.actions.push(Action::CancelTimer(Timer::Step));
                 }
                 let info = WaitingInfo { position: Some(position), estimated_wait };
                 if self.waiting != Some(info) {
                     self.waiting = Some(info);
-                    self.actions.push_back(Action::Emit(Event::WaitingInfoChanged(info)));
+                    self.actions.push(Action::Emit(Event::WaitingInfoChanged(info)));
                 }
             }
             ServerFrame::Assigned { session_id, capabilities, ice_servers, .. } => {
