@@ -54,8 +54,11 @@ macro_rules! error_codes {
                 match self { $(ErrorCode::$variant => concat!($($doc),*),)* }
             }
 
+            /// A search of [`Self::ALL`] rather than a `match` on strings: the
+            /// wasm then holds each code's text once, as [`Self::as_str`]'s.
             pub fn parse(code: &str) -> Option<ErrorCode> {
-                match code { $($code => Some(ErrorCode::$variant),)* _ => None }
+                let mut all = ErrorCode::ALL.iter();
+                all.find(|c| c.as_str() == code).copied()
             }
         }
     };

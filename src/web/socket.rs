@@ -54,10 +54,6 @@ fn frame(event: &Event) -> Option<Input<JsValue>> {
     };
     Some(match from_text::<ServerFrame>(&text) {
         Some(frame) => Input::SocketFrame(frame),
-        None => {
-            // Its first 200 characters tell enough.
-            let end = text.char_indices().nth(200).map_or(text.len(), |(at, _)| at);
-            Input::SocketBadFrame(text[..end].into())
-        }
+        None => Input::SocketBadFrame(text),
     })
 }

@@ -223,7 +223,7 @@ impl<V> Session<V> {
             Input::SocketOpen => self.on_socket_open(),
             Input::SocketFrame(frame) => self.on_frame(now, frame),
             Input::SocketBadFrame(what) => {
-                let message = text!("the coordinator sent an unexpected frame: ", what);
+                let message = text!("the coordinator sent an unexpected frame: ", head(&what, BAD_FRAME_SHOWN));
                 self.fail(ReactorError::new(ErrorCode::CoordinatorConnectionError, message, now));
             }
             Input::SocketClosed { code, reason } => {
@@ -390,4 +390,16 @@ fn channel_name(channel: Channel) -> &'static str {
         Channel::Data => reactor_protocol::runtime::DATA_CHANNEL,
         Channel::Control => reactor_protocol::runtime::CONTROL_CHANNEL,
     }
+}
+
+/// How much of an unexpected coordinator frame an error message quotes.
+pub const BAD_FRAME_SHOWN: usize = 200;
+
+/// At most the first `max` bytes of `text`, cut at a character boundary.
+fn head(text: &str, max: usize) -> &str {
+    let mut end = text.len().min(max);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
 }

@@ -121,6 +121,19 @@ fn garbage_from_the_coordinator() {
 }
 
 #[test]
+fn a_long_garbage_frame_is_quoted_only_in_part() {
+    let mut d = Driver::new();
+    d.connect();
+    d.token();
+    d.input(Input::SocketOpen);
+    // 2-byte characters, so the cut must find a character boundary.
+    d.input(Input::SocketBadFrame("é".repeat(500)));
+    let err = d.session.last_error().expect("an error");
+    let quoted = err.message.strip_prefix("the coordinator sent an unexpected frame: ").expect("the frame quoted");
+    assert_eq!(quoted, "é".repeat(BAD_FRAME_SHOWN / 2));
+}
+
+#[test]
 fn socket_dropped_while_queued() {
     let mut d = Driver::new();
     d.connect();
