@@ -67,7 +67,7 @@ impl Options {
             model_name,
             api_key,
             queueing: boolean("queueing", raw.queueing, false)?,
-            coordinator_url: url.trim_end_matches('/').into(),
+            coordinator_url: without_trailing_slashes(&url).into(),
             development: boolean("development", raw.development, false)?,
             local,
         })
@@ -98,4 +98,13 @@ fn boolean(option: &'static str, value: OptionValue, default: bool) -> Result<bo
             Err(OptionError { option, message: text!("option `", option, "` must be a boolean, got ", t) })
         }
     }
+}
+
+/// `url` without trailing `/`s, byte by byte: `trim_end_matches` walks
+/// characters backwards, code the wasm needs nowhere else.
+fn without_trailing_slashes(mut url: &str) -> &str {
+    while let Some(shorter) = url.strip_suffix('/') {
+        url = shorter;
+    }
+    url
 }

@@ -133,8 +133,9 @@ impl<V> Session<V> {
             }
             Some(refusal) => {
                 self.actions.push(Action::ReplaceTrack(None));
-                let message = text!("the machine refused the video: ", refusal.code, " ", refusal.message);
-                Err(self.report(ReactorError::new(ErrorCode::PublishFailed, message.trim_end(), now)))
+                let space = if refusal.message.is_empty() { "" } else { " " };
+                let message = text!("the machine refused the video: ", refusal.code, space, refusal.message);
+                Err(self.report(ReactorError::new(ErrorCode::PublishFailed, message, now)))
             }
         };
         for promise in waiting {

@@ -62,9 +62,20 @@ fn a_refused_publish_rejects_and_stops_sending() {
     assert!(actions.contains(&Action::ReplaceTrack(None)));
     let err = errors(&actions)[0].clone();
     assert_eq!(err.code, ErrorCode::PublishFailed);
-    assert!(err.message.contains("PUBLISHER_SLOT_TAKEN"));
+    assert_eq!(err.message, "the machine refused the video: PUBLISHER_SLOT_TAKEN someone else");
     assert!(actions.contains(&Action::Settle { promise, result: Err(err) }));
     assert_eq!(d.session.status(), Status::Ready, "the session carries on");
+}
+
+#[test]
+fn a_refusal_without_a_message_reads_cleanly() {
+    let mut d = Driver::new();
+    d.to_ready();
+    pending(d.session.publish(NOW, Some("cam".into())));
+    let id = publish_request(&d.drain()).unwrap();
+    let refusal = ControlError { code: "NO_SLOT".into(), message: String::new() };
+    let actions = d.input(response(&id, Some(refusal)));
+    assert_eq!(errors(&actions)[0].message, "the machine refused the video: NO_SLOT");
 }
 
 #[test]

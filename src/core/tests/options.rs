@@ -21,7 +21,7 @@ fn defaults() {
 
 #[test]
 fn trailing_slash_is_dropped() {
-    let o = Options::parse(RawOptions { coordinator_url: OptionValue::Str("http://h:1/".into()), ..raw() }).unwrap();
+    let o = Options::parse(RawOptions { coordinator_url: OptionValue::Str("http://h:1//".into()), ..raw() }).unwrap();
     assert_eq!(o.coordinator_url, "http://h:1");
 }
 
