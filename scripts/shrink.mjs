@@ -14,7 +14,8 @@
 //      uses are rewritten with that mapping. Every rename must apply exactly
 //      where expected, or this script fails: a glue that does not match its
 //      wasm would only fail later, at instantiation, in a user's page.
-//   4. The inline_js snippets move into the glue (one file fewer to fetch).
+//   4. initSync, which nothing can reach, goes; the inline_js snippets move
+//      into the glue (one file fewer to fetch).
 //   5. terser minifies the glue and the entry.
 //
 // Usage: node scripts/shrink.mjs [pkgDir]   (default: pkg/)
@@ -122,6 +123,16 @@ const stale = [...glue.matchAll(/\bwasm\.([A-Za-z_$][\w$]*)/g)].map((m) => m[1])
 if (stale.length) die(`the glue still uses exports the wasm no longer has: ${[...new Set(stale)].join(", ")}`);
 const leftover = glue.match(/__wbg_[\w$]+_[0-9a-f]{16}(?=: function)/);
 if (leftover) die(`import ${leftover[0]} was not renamed`);
+
+// ---- initSync goes ---------------------------------------------------------------
+// The entry instantiates the wasm with the async init; the package's `exports`
+// do not expose the glue, so its synchronous twin is dead code to a page.
+replaceOnce(/^export \{ initSync, __wbg_init as default \};$/m, "export { __wbg_init as default };", "the glue's exports");
+const dtsPath = join(pkgDir, "reactor_sdk.d.ts");
+const dts = readFileSync(dtsPath, "utf8");
+const withoutSync = dts.replace(/\/\*\*(?:(?!\*\/)[\s\S])*\*\/\s*export function initSync\([^\n]*\n/, "");
+if (withoutSync === dts) die("reactor_sdk.d.ts declares no initSync to remove");
+writeFileSync(dtsPath, withoutSync);
 
 // ---- the inline_js snippets move into the glue ---------------------------------
 // One file instead of two: a separate request and gzip stream cost more than
