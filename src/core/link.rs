@@ -74,14 +74,17 @@ impl Link {
     /// Pairs the browser's mids with the planned tracks. `Err` names a
     /// track the browser gave no mid.
     pub fn set_offer(&mut self, sdp: String, mids: Vec<Option<String>>) -> Result<Option<HttpRequest>, String> {
-        let planned = self.plan.send.iter().map(|n| (n, TrackDirection::Sendonly));
-        let planned = planned.chain(self.plan.receive.iter().map(|n| (n, TrackDirection::Recvonly)));
         let mut track_mapping = Vec::new();
-        for ((name, direction), mid) in planned.zip(mids.into_iter().chain(std::iter::repeat(None))) {
-            let Some(mid) = mid else {
-                return Err(text!("the browser assigned no mid to track `", name, "`"));
-            };
-            track_mapping.push(TrackMapping { mid, name: name.clone(), kind: TrackKind::Video, direction });
+        let mut mids = mids.into_iter();
+        for (names, direction) in
+            [(&self.plan.send, TrackDirection::Sendonly), (&self.plan.receive, TrackDirection::Recvonly)]
+        {
+            for name in names {
+                let Some(mid) = mids.next().flatten() else {
+                    return Err(text!("the browser assigned no mid to track `", name, "`"));
+                };
+                track_mapping.push(TrackMapping { mid, name: name.clone(), kind: TrackKind::Video, direction });
+            }
         }
         let client_info =
             ClientInfo { sdk: Some("reactor-wasm".into()), version: Some(env!("CARGO_PKG_VERSION").into()) };

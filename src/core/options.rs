@@ -77,7 +77,7 @@ impl Options {
 fn string(option: &'static str, value: OptionValue, default: Option<&str>) -> Result<String, OptionError> {
     let fail = |message: String| Err(OptionError { option, message });
     match (value, default) {
-        (OptionValue::Str(s), _) if !s.trim().is_empty() => Ok(s),
+        (OptionValue::Str(s), _) if !s.chars().all(char::is_whitespace) => Ok(s),
         (OptionValue::Missing, Some(default)) => Ok(default.into()),
         (OptionValue::Missing, None) => fail(text!("option `", option, "` is required")),
         (OptionValue::Str(_), Some(default)) if default.is_empty() => Ok(String::new()),

@@ -47,17 +47,17 @@ impl Peer {
         config.set_ice_servers(&ice_servers(&plan.ice_servers));
         let pc = RtcPeerConnection::new_with_configuration(&config)?;
         // Inputs first: a video-to-video model drops input placed after its output.
-        let transceivers: Vec<RtcRtpTransceiver> = plan
-            .send
-            .iter()
-            .map(|_| RtcRtpTransceiverDirection::Sendonly)
-            .chain(plan.receive.iter().map(|_| RtcRtpTransceiverDirection::Recvonly))
-            .map(|direction| {
+        let mut transceivers = Vec::new();
+        for (count, direction) in [
+            (plan.send.len(), RtcRtpTransceiverDirection::Sendonly),
+            (plan.receive.len(), RtcRtpTransceiverDirection::Recvonly),
+        ] {
+            for _ in 0..count {
                 let init = RtcRtpTransceiverInit::new();
                 init.set_direction(direction);
-                pc.add_transceiver_with_str_and_init("video", &init)
-            })
-            .collect();
+                transceivers.push(pc.add_transceiver_with_str_and_init("video", &init));
+            }
+        }
         let data = pc.create_data_channel(DATA_CHANNEL);
         let control = pc.create_data_channel(CONTROL_CHANNEL);
         let listeners = vec![

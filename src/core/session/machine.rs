@@ -18,9 +18,13 @@ impl<V> Session<V> {
         ice_servers: Vec<reactor_protocol::coordinator::IceServer>,
     ) {
         let videos = |direction| {
-            let tracks = capabilities.tracks.iter();
-            let tracks = tracks.filter(move |t| t.kind == TrackKind::Video && t.direction == direction);
-            tracks.map(|t| t.name.clone()).collect::<Vec<_>>()
+            let mut names = Vec::new();
+            for track in &capabilities.tracks {
+                if track.kind == TrackKind::Video && track.direction == direction {
+                    names.push(track.name.clone());
+                }
+            }
+            names
         };
         let plan =
             PeerPlan { ice_servers, send: videos(TrackDirection::Sendonly), receive: videos(TrackDirection::Recvonly) };

@@ -106,8 +106,10 @@ impl<V> Session<V> {
             return;
         }
         self.actions.push(Action::CancelTimer(Timer::Publish));
-        for promise in in_flight.into_iter().flat_map(|(_, waiting)| waiting) {
-            self.settle(promise, Err(err.clone()));
+        if let Some((_, waiting)) = in_flight {
+            for promise in waiting {
+                self.settle(promise, Err(err.clone()));
+            }
         }
         self.publishing.published = false;
         self.actions.push(Action::ReplaceTrack(None));

@@ -32,6 +32,8 @@ fn each_bad_option_is_named() {
         (RawOptions { model_name: OptionValue::Str("  ".into()), ..raw() }, "modelName", "empty"),
         (RawOptions { model_name: OptionValue::Other("number".into()), ..raw() }, "modelName", "number"),
         (RawOptions { insecure_api_key: OptionValue::Missing, ..raw() }, "insecureApiKey", "required"),
+        (RawOptions { insecure_api_key: OptionValue::Str(String::new()), ..raw() }, "insecureApiKey", "empty"),
+        (RawOptions { insecure_api_key: OptionValue::Str("\t\u{3000}".into()), ..raw() }, "insecureApiKey", "empty"),
         (RawOptions { insecure_api_key: OptionValue::Bool(true), ..raw() }, "insecureApiKey", "boolean"),
         (RawOptions { queueing: OptionValue::Str("yes".into()), ..raw() }, "queueing", "boolean"),
         (RawOptions { development: OptionValue::Other("number".into()), ..raw() }, "development", "number"),
