@@ -80,7 +80,7 @@ fn string(option: &'static str, value: OptionValue, default: Option<&str>) -> Re
         (OptionValue::Str(s), _) if !s.chars().all(char::is_whitespace) => Ok(s),
         (OptionValue::Missing, Some(default)) => Ok(default.into()),
         (OptionValue::Missing, None) => fail(text!("option `", option, "` is required")),
-        (OptionValue::Str(_), Some(default)) if default.is_empty() => Ok(String::new()),
+        (OptionValue::Str(_), Some("")) => Ok(String::new()),
         (OptionValue::Str(_), _) => fail(text!("option `", option, "` must not be empty")),
         (OptionValue::Bool(_), _) => fail(text!("option `", option, "` must be a string, got boolean")),
         (OptionValue::Other(t), _) => fail(text!("option `", option, "` must be a string, got ", t)),

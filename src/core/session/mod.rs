@@ -34,6 +34,8 @@ pub const ANSWER_POLL_MS: u32 = 100;
 /// Until the browser says otherwise; the smallest size every browser takes.
 pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 65_536;
 
+// One per session, so `Link`'s size costs nothing worth a box.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 enum Phase {
     Idle,

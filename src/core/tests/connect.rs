@@ -63,7 +63,7 @@ fn queue_positions_are_announced_once_per_change() {
 #[test]
 fn assignment_plans_inputs_before_outputs_and_registers_through_the_proxy() {
     let mut d = Driver::new();
-    let actions = d.to_assigned();
+    let actions = d.reach_assigned();
     let plan = actions.iter().find_map(|a| match a {
         Action::CreatePeer(plan) => Some(plan.clone()),
         _ => None,
@@ -83,7 +83,7 @@ fn assignment_plans_inputs_before_outputs_and_registers_through_the_proxy() {
 #[test]
 fn the_offer_waits_for_the_connection_id_and_maps_mids_to_tracks() {
     let mut d = Driver::new();
-    d.to_assigned();
+    d.reach_assigned();
     assert!(http_requests(&d.input(offer_ready())).is_empty(), "no connection id yet");
     let actions = d.http(Purpose::RegisterConnection, 201, Reply::Connection(conn()));
     let post = http_requests(&actions);
@@ -98,7 +98,7 @@ fn the_offer_waits_for_the_connection_id_and_maps_mids_to_tracks() {
 #[test]
 fn the_offer_goes_out_when_the_connection_id_comes_first_too() {
     let mut d = Driver::new();
-    d.to_assigned();
+    d.reach_assigned();
     assert!(http_requests(&d.http(Purpose::RegisterConnection, 201, Reply::Connection(conn()))).is_empty());
     let post = d.input(offer_ready());
     assert_eq!(http_requests(&post)[0].purpose, Purpose::PostOffer);
@@ -107,7 +107,7 @@ fn the_offer_goes_out_when_the_connection_id_comes_first_too() {
 #[test]
 fn the_answer_is_polled_until_it_is_ready() {
     let mut d = Driver::new();
-    d.to_assigned();
+    d.reach_assigned();
     d.http(Purpose::RegisterConnection, 201, Reply::Connection(conn()));
     d.input(offer_ready());
     let actions = d.http(Purpose::PostOffer, 202, Reply::Connection(conn()));
@@ -124,7 +124,7 @@ fn the_answer_is_polled_until_it_is_ready() {
 #[test]
 fn candidates_wait_for_the_offer_then_trickle() {
     let mut d = Driver::new();
-    d.to_assigned();
+    d.reach_assigned();
     let candidate = |n: &str| reactor_protocol::runtime::IceCandidate {
         candidate: format!("candidate:{n}"),
         sdp_mid: Some("0".into()),
@@ -151,7 +151,7 @@ fn candidates_wait_for_the_offer_then_trickle() {
 #[test]
 fn ready_needs_peer_and_both_channels_and_resumes_outputs() {
     let mut d = Driver::new();
-    d.to_assigned();
+    d.reach_assigned();
     d.signal();
     assert!(statuses(&d.input(Input::PeerState(PeerState::Connected))).is_empty());
     assert!(statuses(&d.input(Input::ChannelOpen(Channel::Data))).is_empty());
@@ -170,7 +170,7 @@ fn ready_needs_peer_and_both_channels_and_resumes_outputs() {
 #[test]
 fn the_whole_path_announces_each_status_once() {
     let mut d = Driver::new();
-    let mut actions = d.to_ready();
+    let mut actions = d.reach_ready();
     actions.extend(d.input(Input::PeerState(PeerState::Connected)));
     assert_eq!(statuses(&actions), vec![Status::Connecting, Status::Waiting, Status::Ready]);
     d.session.disconnect(NOW);
@@ -185,7 +185,7 @@ fn the_whole_path_announces_each_status_once() {
 #[test]
 fn ping_repeats_while_ready() {
     let mut d = Driver::new();
-    d.to_ready();
+    d.reach_ready();
     let actions = d.input(Input::Timer(Timer::Ping));
     assert_eq!(
         actions,
@@ -208,7 +208,7 @@ fn connect_while_connecting_or_ready_is_refused_without_side_effects() {
     d.session.connect(NOW).failed();
     assert_eq!(d.session.status(), Status::Waiting);
     let mut d = Driver::new();
-    d.to_ready();
+    d.reach_ready();
     d.session.connect(NOW).failed();
     assert!(d.drain().is_empty());
     assert_eq!(d.session.status(), Status::Ready);
@@ -248,7 +248,7 @@ fn disconnect_is_safe_any_number_of_times() {
     let mut d = Driver::new();
     d.session.disconnect(NOW);
     assert!(d.drain().is_empty());
-    d.to_ready();
+    d.reach_ready();
     d.session.disconnect(NOW);
     d.drain();
     d.session.disconnect(NOW);
@@ -278,23 +278,23 @@ fn inputs_of_a_torn_down_connection_never_reach_the_next() {
 #[test]
 fn reconnect_after_disconnect_walks_the_same_path() {
     let mut d = Driver::new();
-    d.to_ready();
+    d.reach_ready();
     d.session.disconnect(NOW);
     d.drain();
-    let actions = d.to_ready();
+    let actions = d.reach_ready();
     assert_eq!(statuses(&actions), vec![Status::Connecting, Status::Waiting, Status::Ready]);
 }
 
 #[test]
 fn the_model_video_is_shown_and_withdrawn_on_teardown() {
     let mut d = Driver::new();
-    d.to_ready();
+    d.reach_ready();
     let actions = d.input(Input::RemoteTrack("track-1".into()));
     assert_eq!(actions[0], Action::Emit(Event::StreamChanged(Some("track-1".into()))));
     d.session.disconnect(NOW);
     let actions = d.drain();
     assert!(actions.contains(&Action::Emit(Event::StreamChanged(None))));
-    d.to_ready();
+    d.reach_ready();
     d.session.disconnect(NOW);
     assert!(!d.drain().contains(&Action::Emit(Event::StreamChanged(None))), "no stream was shown this time");
 }

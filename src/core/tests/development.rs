@@ -64,7 +64,7 @@ fn disconnect_drops_what_is_held() {
     for p in [promise, video] {
         assert!(actions.iter().any(|a| matches!(a, Action::Settle { promise: x, result: Err(e) } if *x == p && e.code == ErrorCode::ConnectionAborted)));
     }
-    d.to_ready();
+    d.reach_ready();
     assert!(app_sends(&d.drain()).is_empty());
 }
 
@@ -72,7 +72,7 @@ fn disconnect_drops_what_is_held() {
 fn a_held_message_too_large_for_the_channel_is_refused_at_ready() {
     let mut d = dev();
     let Outcome::Pending(promise) = d.session.send_message(NOW, "huge".into(), 10_000_000, 0) else { panic!() };
-    let actions = d.to_ready();
+    let actions = d.reach_ready();
     assert!(actions.iter().any(|a| matches!(a, Action::Settle { promise: p, result: Err(e) } if *p == promise && e.code == ErrorCode::MessageTooLarge)));
     assert!(app_sends(&actions).is_empty());
     assert_eq!(d.session.status(), Status::Ready);

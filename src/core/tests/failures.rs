@@ -148,7 +148,7 @@ fn socket_dropped_while_queued() {
 #[test]
 fn connection_registration_refused() {
     let mut d = Driver::new();
-    d.to_assigned();
+    d.reach_assigned();
     let actions = d.http(Purpose::RegisterConnection, 500, Reply::Other);
     assert_connect_failed(&d, &actions, ErrorCode::GpuConnectionFailed);
 }
@@ -156,7 +156,7 @@ fn connection_registration_refused() {
 #[test]
 fn proxy_refusing_the_token() {
     let mut d = Driver::new();
-    d.to_assigned();
+    d.reach_assigned();
     let actions = d.http(Purpose::RegisterConnection, 401, error_body(ErrorCode::AuthenticationFailed, None));
     assert_connect_failed(&d, &actions, ErrorCode::AuthenticationFailed);
 }
@@ -164,7 +164,7 @@ fn proxy_refusing_the_token() {
 #[test]
 fn offer_refused() {
     let mut d = Driver::new();
-    d.to_assigned();
+    d.reach_assigned();
     d.http(Purpose::RegisterConnection, 201, Reply::Connection(conn()));
     d.input(offer_ready());
     let actions = d.http(Purpose::PostOffer, 400, Reply::Other);
@@ -174,7 +174,7 @@ fn offer_refused() {
 #[test]
 fn machine_unreachable_during_signaling() {
     let mut d = Driver::new();
-    d.to_assigned();
+    d.reach_assigned();
     let failed = HttpResult::Failed("connection refused".into());
     let actions = d.input(Input::Http { purpose: Purpose::RegisterConnection, result: failed });
     assert_connect_failed(&d, &actions, ErrorCode::GpuConnectionFailed);
@@ -183,7 +183,7 @@ fn machine_unreachable_during_signaling() {
 #[test]
 fn no_answer_from_the_machine() {
     let mut d = Driver::new();
-    let actions = d.to_assigned();
+    let actions = d.reach_assigned();
     assert!(actions.contains(&Action::SetTimer { timer: Timer::Step, ms: SIGNALING_TIMEOUT_MS }));
     d.http(Purpose::RegisterConnection, 201, Reply::Connection(conn()));
     d.input(offer_ready());
@@ -197,7 +197,7 @@ fn no_answer_from_the_machine() {
 #[test]
 fn browser_that_cannot_build_the_offer() {
     let mut d = Driver::new();
-    d.to_assigned();
+    d.reach_assigned();
     let actions = d.input(Input::PeerFailed("createOffer: InvalidStateError".into()));
     assert_connect_failed(&d, &actions, ErrorCode::GpuConnectionFailed);
 }
@@ -205,7 +205,7 @@ fn browser_that_cannot_build_the_offer() {
 #[test]
 fn offer_without_a_mid() {
     let mut d = Driver::new();
-    d.to_assigned();
+    d.reach_assigned();
     let actions = d.input(Input::OfferReady { sdp: "v=0".into(), mids: vec![Some("0".into()), None] });
     let err = assert_connect_failed(&d, &actions, ErrorCode::GpuConnectionFailed);
     assert!(err.message.contains("main_video"));
@@ -214,7 +214,7 @@ fn offer_without_a_mid() {
 #[test]
 fn channel_that_never_opens() {
     let mut d = Driver::new();
-    d.to_assigned();
+    d.reach_assigned();
     let actions = d.signal();
     assert!(actions.contains(&Action::SetTimer { timer: Timer::Step, ms: CONNECT_TIMEOUT_MS }));
     d.input(Input::PeerState(PeerState::Connected));
@@ -226,7 +226,7 @@ fn channel_that_never_opens() {
 #[test]
 fn ice_that_fails_before_ready() {
     let mut d = Driver::new();
-    d.to_assigned();
+    d.reach_assigned();
     d.signal();
     let actions = d.input(Input::PeerState(PeerState::Failed));
     assert_connect_failed(&d, &actions, ErrorCode::GpuConnectionFailed);
@@ -235,7 +235,7 @@ fn ice_that_fails_before_ready() {
 #[test]
 fn disconnected_peer_state_alone_is_not_fatal() {
     let mut d = Driver::new();
-    d.to_ready();
+    d.reach_ready();
     assert!(d.input(Input::PeerState(PeerState::Disconnected)).is_empty());
     assert_eq!(d.session.status(), Status::Ready);
 }
@@ -254,7 +254,7 @@ fn assert_broke(d: &Driver, actions: &[A], code: ErrorCode) {
 #[test]
 fn peer_failing_after_ready() {
     let mut d = Driver::new();
-    d.to_ready();
+    d.reach_ready();
     let actions = d.input(Input::PeerState(PeerState::Failed));
     assert_broke(&d, &actions, ErrorCode::GpuConnectionError);
 }
@@ -262,7 +262,7 @@ fn peer_failing_after_ready() {
 #[test]
 fn channel_closing_after_ready() {
     let mut d = Driver::new();
-    d.to_ready();
+    d.reach_ready();
     let actions = d.input(Input::ChannelClosed(Channel::Data));
     assert_broke(&d, &actions, ErrorCode::GpuConnectionError);
 }
@@ -270,7 +270,7 @@ fn channel_closing_after_ready() {
 #[test]
 fn coordinator_dropping_after_ready() {
     let mut d = Driver::new();
-    d.to_ready();
+    d.reach_ready();
     let actions = d.input(Input::SocketClosed { code: 1006, reason: String::new() });
     assert_broke(&d, &actions, ErrorCode::CoordinatorConnectionError);
     assert!(!actions.iter().any(|a| matches!(a, Action::SendFrame(_))));
@@ -279,7 +279,7 @@ fn coordinator_dropping_after_ready() {
 #[test]
 fn coordinator_ending_the_session_after_ready() {
     let mut d = Driver::new();
-    d.to_ready();
+    d.reach_ready();
     let Reply::Error(body) = error_body(ErrorCode::SessionTimeLimit, None) else { unreachable!() };
     let actions = d.frame(ServerFrame::Error(body));
     assert_broke(&d, &actions, ErrorCode::SessionTimeLimit);
@@ -290,7 +290,7 @@ fn a_failed_connection_can_connect_again() {
     let mut d = Driver::new();
     d.connect();
     d.http(Purpose::Token, 500, Reply::Other);
-    let actions = d.to_ready();
+    let actions = d.reach_ready();
     assert_eq!(statuses(&actions), vec![Status::Connecting, Status::Waiting, Status::Ready]);
     assert!(d.session.last_error().is_some(), "the last error stays until the next one");
 }

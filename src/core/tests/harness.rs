@@ -74,7 +74,7 @@ impl Driver {
     }
 
     /// From idle to the moment the machine is assigned.
-    pub fn to_assigned(&mut self) -> Vec<A> {
+    pub fn reach_assigned(&mut self) -> Vec<A> {
         let mut all = self.connect();
         all.extend(self.token());
         all.extend(self.input(Input::SocketOpen));
@@ -98,8 +98,8 @@ impl Driver {
         all
     }
 
-    pub fn to_ready(&mut self) -> Vec<A> {
-        let mut all = self.to_assigned();
+    pub fn reach_ready(&mut self) -> Vec<A> {
+        let mut all = self.reach_assigned();
         all.extend(self.signal());
         all.extend(self.up());
         assert_eq!(self.session.status(), Status::Ready);

@@ -38,7 +38,7 @@ fn pending(outcome: Outcome) -> PromiseId {
 #[test]
 fn publish_replaces_the_track_then_asks_for_the_slot() {
     let mut d = Driver::new();
-    d.to_ready();
+    d.reach_ready();
     let promise = pending(d.session.publish(NOW, Some("cam".into())));
     let actions = d.drain();
     assert_eq!(actions[0], Action::ReplaceTrack(Some("cam".into())), "no renegotiation: replaceTrack");
@@ -54,7 +54,7 @@ fn publish_replaces_the_track_then_asks_for_the_slot() {
 #[test]
 fn a_refused_publish_rejects_and_stops_sending() {
     let mut d = Driver::new();
-    d.to_ready();
+    d.reach_ready();
     let promise = pending(d.session.publish(NOW, Some("cam".into())));
     let id = publish_request(&d.drain()).unwrap();
     let refusal = ControlError { code: "PUBLISHER_SLOT_TAKEN".into(), message: "someone else".into() };
@@ -70,7 +70,7 @@ fn a_refused_publish_rejects_and_stops_sending() {
 #[test]
 fn a_refusal_without_a_message_reads_cleanly() {
     let mut d = Driver::new();
-    d.to_ready();
+    d.reach_ready();
     pending(d.session.publish(NOW, Some("cam".into())));
     let id = publish_request(&d.drain()).unwrap();
     let refusal = ControlError { code: "NO_SLOT".into(), message: String::new() };
@@ -81,7 +81,7 @@ fn a_refusal_without_a_message_reads_cleanly() {
 #[test]
 fn a_publish_without_answer_times_out() {
     let mut d = Driver::new();
-    d.to_ready();
+    d.reach_ready();
     let promise = pending(d.session.publish(NOW, Some("cam".into())));
     d.drain();
     let actions = d.input(Input::Timer(Timer::Publish));
@@ -93,7 +93,7 @@ fn a_publish_without_answer_times_out() {
 #[test]
 fn answers_to_other_requests_are_ignored() {
     let mut d = Driver::new();
-    d.to_ready();
+    d.reach_ready();
     pending(d.session.publish(NOW, Some("cam".into())));
     d.drain();
     assert!(d.input(response("someone-else", None)).is_empty());
@@ -139,7 +139,7 @@ fn a_model_without_input_refuses_publish() {
 #[test]
 fn unpublish_stops_sending_and_tells_the_runtime() {
     let mut d = Driver::new();
-    d.to_ready();
+    d.reach_ready();
     d.session.unpublish(NOW);
     assert!(d.drain().is_empty(), "nothing published: a no-op");
     pending(d.session.publish(NOW, Some("cam".into())));
@@ -159,7 +159,7 @@ fn unpublish_stops_sending_and_tells_the_runtime() {
 #[test]
 fn unpublish_while_the_answer_is_pending_rejects_the_publish() {
     let mut d = Driver::new();
-    d.to_ready();
+    d.reach_ready();
     let promise = pending(d.session.publish(NOW, Some("cam".into())));
     d.drain();
     d.session.unpublish(NOW);
@@ -173,7 +173,7 @@ fn unpublish_while_the_answer_is_pending_rejects_the_publish() {
 #[test]
 fn a_pending_publish_rejects_with_the_error_that_ended_the_connection() {
     let mut d = Driver::new();
-    d.to_ready();
+    d.reach_ready();
     let promise = pending(d.session.publish(NOW, Some("cam".into())));
     d.drain();
     let actions = d.input(Input::PeerState(PeerState::Failed));
@@ -184,7 +184,7 @@ fn a_pending_publish_rejects_with_the_error_that_ended_the_connection() {
 #[test]
 fn fps_comes_from_frames_decoded_once_a_second() {
     let mut d = Driver::new();
-    d.to_ready();
+    d.reach_ready();
     let actions = d.input(Input::RemoteTrack("video".into()));
     assert!(actions.contains(&Action::SetTimer { timer: Timer::Stats, ms: 1000 }));
     let tick = d.input(Input::Timer(Timer::Stats));
@@ -201,14 +201,14 @@ fn fps_comes_from_frames_decoded_once_a_second() {
 #[test]
 fn stats_stop_with_the_connection() {
     let mut d = Driver::new();
-    d.to_ready();
+    d.reach_ready();
     d.input(Input::RemoteTrack("video".into()));
     d.input(Input::Stats { frames_decoded: 10.0, at_ms: 1000.0 });
     d.session.disconnect(NOW);
     d.drain();
     assert!(d.input(Input::Timer(Timer::Stats)).is_empty());
     // A new connection starts measuring afresh.
-    d.to_ready();
+    d.reach_ready();
     d.input(Input::RemoteTrack("video".into()));
     assert!(d.input(Input::Stats { frames_decoded: 500.0, at_ms: 9000.0 }).is_empty());
 }

@@ -9,7 +9,7 @@ use crate::core::*;
 #[test]
 fn send_when_ready_goes_on_the_data_channel() {
     let mut d = Driver::new();
-    d.to_ready();
+    d.reach_ready();
     assert_eq!(d.session.send_message(NOW, "{\"scope\":\"application\"}".into(), 24, 0), Outcome::Done);
     let actions = d.drain();
     let message = Outgoing::Application("{\"scope\":\"application\"}".to_string());
@@ -33,7 +33,7 @@ fn send_before_ready_is_refused_and_reported() {
 #[test]
 fn too_large_is_refused_and_the_connection_stays() {
     let mut d = Driver::new();
-    d.to_ready();
+    d.reach_ready();
     d.input(Input::MaxMessageSize(1000));
     let err = d.session.send_message(NOW, "big".into(), 1001, 0).failed();
     assert_eq!(err.code, ErrorCode::MessageTooLarge);
@@ -48,7 +48,7 @@ fn too_large_is_refused_and_the_connection_stays() {
 #[test]
 fn application_messages_surface_and_runtime_ones_do_not() {
     let mut d = Driver::new();
-    d.to_ready();
+    d.reach_ready();
     let app = d.input(Input::DataMessage { scope: Some(Scope::Application), data: "hi".into() });
     assert_eq!(app, vec![Action::Emit(Event::NewMessage("hi".into()))]);
     assert!(d.input(Input::DataMessage { scope: Some(Scope::Runtime), data: "stats".into() }).is_empty());
@@ -58,7 +58,7 @@ fn application_messages_surface_and_runtime_ones_do_not() {
 #[test]
 fn a_message_that_is_not_json_is_reported_and_nothing_sent() {
     let mut d = Driver::new();
-    d.to_ready();
+    d.reach_ready();
     let err = d.session.invalid_message(NOW, "cyclic object value".into());
     assert_eq!(err.code, ErrorCode::InvalidMessage);
     assert!(err.message.contains("cyclic object value"));
@@ -70,7 +70,7 @@ fn a_message_that_is_not_json_is_reported_and_nothing_sent() {
 #[test]
 fn a_backed_up_channel_refuses_more_and_the_session_stays() {
     let mut d = Driver::new();
-    d.to_ready();
+    d.reach_ready();
     let err = d.session.send_message(NOW, "m".into(), 100, SEND_BUFFER_LIMIT - 99).failed();
     assert_eq!(err.code, ErrorCode::MessageSendFailed);
     assert!(err.message.contains("drain"), "{}", err.message);
@@ -81,7 +81,7 @@ fn a_backed_up_channel_refuses_more_and_the_session_stays() {
 #[test]
 fn a_send_the_browser_refuses_is_reported() {
     let mut d = Driver::new();
-    d.to_ready();
+    d.reach_ready();
     let err = d.session.send_failed(NOW, "InvalidStateError".into());
     assert_eq!(err.code, ErrorCode::MessageSendFailed);
     assert_eq!(d.drain(), vec![Action::Emit(Event::Error(err.clone()))]);
