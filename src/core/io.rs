@@ -217,8 +217,13 @@ pub struct PeerPlan {
 /// A message to put on a data channel.
 #[derive(Debug, PartialEq)]
 pub enum Outgoing<V> {
-    /// Already-serialized application envelope (JSON text).
-    Application(V),
+    /// An already-serialized application envelope (JSON text). The shell
+    /// answers with [`Session::sent`](super::Session::sent) whether the
+    /// browser took it, which settles `promise`.
+    Application {
+        envelope: V,
+        promise: PromiseId,
+    },
     Runtime(RuntimeMessage),
     Control(ControlMessage),
 }

@@ -34,8 +34,6 @@ pub struct Driver {
     /// very object the `error` event carried.
     last_error: RefCell<Option<(ReactorError, JsValue)>>,
     inbox: RefCell<Vec<(u32, Input<JsValue>)>>,
-    /// Why the browser refused the last application message, if it did.
-    refused_send: RefCell<Option<String>>,
     busy: Cell<bool>,
 }
 
@@ -53,7 +51,6 @@ impl Driver {
             promises: RefCell::default(),
             last_error: RefCell::new(None),
             inbox: RefCell::default(),
-            refused_send: RefCell::default(),
             busy: Cell::new(false),
         })
     }
@@ -75,7 +72,7 @@ impl Driver {
     }
 
     pub fn send_message(&self, message: &JsValue) -> Promise {
-        let mut outcome = match json::envelope_of(message) {
+        let outcome = match json::envelope_of(message) {
             Ok((text, bytes)) => {
                 let buffered =
                     self.connection.borrow().as_ref().and_then(|c| c.peer.as_ref()).map_or(0, Peer::buffered);
@@ -83,14 +80,6 @@ impl Driver {
             }
             Err(why) => Outcome::Failed(self.core.borrow_mut().invalid_message(now(), why)),
         };
-        if outcome == Outcome::Done {
-            // Send now, so that a refusal by the browser rejects this call.
-            self.refused_send.take();
-            self.run_actions();
-            if let Some(why) = self.refused_send.take() {
-                outcome = Outcome::Failed(self.core.borrow_mut().send_failed(now(), why));
-            }
-        }
         self.promise_for(outcome)
     }
 
@@ -160,8 +149,16 @@ impl Driver {
     /// Actions that act on the current connection's resources.
     fn with_connection(&self, action: Action<JsValue>) {
         let mut slot = self.connection.borrow_mut();
-        let Some(conn) = slot.as_mut() else { return };
+        let Some(conn) = slot.as_mut() else {
+            drop(slot);
+            // Every application send is answered, or its promise would hang.
+            if let Action::Send { message: Outgoing::Application { promise, .. }, .. } = action {
+                self.core.borrow_mut().sent(now(), promise, Some("the connection is closed".into()));
+            }
+            return;
+        };
         let sink = conn.sink.clone();
+        let mut answer = None;
         let failure = match action {
             Action::Http(request) => {
                 http::send(request, &sink);
@@ -216,23 +213,28 @@ impl Driver {
                 None
             }
             Action::Send { channel, message } => {
-                let application = matches!(message, Outgoing::Application(_));
-                let text: JsString = match message {
-                    Outgoing::Application(text) => text.unchecked_into(),
-                    Outgoing::Runtime(message) => to_json(&Envelope { scope: Scope::Runtime, data: message }),
-                    Outgoing::Control(message) => to_json(&message),
+                let (text, promise): (JsString, _) = match message {
+                    Outgoing::Application { envelope, promise } => (envelope.unchecked_into(), Some(promise)),
+                    Outgoing::Runtime(message) => (to_json(&Envelope { scope: Scope::Runtime, data: message }), None),
+                    Outgoing::Control(message) => (to_json(&message), None),
                 };
-                let sent = conn.peer.as_ref().map(|peer| peer.send(channel, &text));
+                let refused = match conn.peer.as_ref().map(|peer| peer.send(channel, &text)) {
+                    Some(Ok(())) => None,
+                    Some(Err(e)) => Some(json::describe(&e)),
+                    None => Some("there is no peer connection".into()),
+                };
                 // A refused runtime or control message means the channel is
-                // closing, and its `close` event will end the session.
-                if let (true, Some(Err(e))) = (application, sent) {
-                    *self.refused_send.borrow_mut() = Some(json::describe(&e));
-                }
+                // closing, and its `close` event will end the session; an
+                // application message's promise says what became of it.
+                answer = promise.map(|promise| (promise, refused));
                 None
             }
             Action::Emit(_) | Action::Settle { .. } | Action::Teardown => None,
         };
         drop(slot);
+        if let Some((promise, refused)) = answer {
+            self.core.borrow_mut().sent(now(), promise, refused);
+        }
         if let Some(input) = failure {
             sink.push(input);
         }

@@ -1,5 +1,6 @@
 //! `sendMessage()`: sent at once when ready, held for `ready` in
-//! development mode, refused otherwise.
+//! development mode, refused otherwise. Its promise settles once the
+//! browser took the message or refused it.
 
 use reactor_protocol::text::decimal;
 use reactor_protocol::{text, ErrorCode};
@@ -35,8 +36,9 @@ impl<V> Session<V> {
                 );
                 return Outcome::Failed(self.report(ReactorError::new(ErrorCode::MessageSendFailed, message, now)));
             }
-            return match self.transmit(now, envelope, bytes) {
-                Ok(()) => Outcome::Done,
+            let promise = self.promise();
+            return match self.transmit(now, envelope, bytes, promise) {
+                Ok(()) => Outcome::Pending(promise),
                 Err(err) => Outcome::Failed(err),
             };
         }
@@ -55,14 +57,23 @@ impl<V> Session<V> {
         self.report(ReactorError::new(ErrorCode::InvalidMessage, message, now))
     }
 
-    /// The browser refused a message the core let through (its channel was
-    /// closing): reported, so the `sendMessage()` rejects.
-    pub fn send_failed(&mut self, now: f64, why: String) -> ReactorError {
-        let message = text!("the data channel refused the message (", why, "); nothing was sent");
-        self.report(ReactorError::new(ErrorCode::MessageSendFailed, message, now))
+    /// The shell's answer to an [`Outgoing::Application`] send: `refused`
+    /// says why the browser did not take it (its channel was closing, or
+    /// there was none). Settles that send's promise; a refusal is reported.
+    pub fn sent(&mut self, now: f64, promise: PromiseId, refused: Option<String>) {
+        let result = match refused {
+            None => Ok(()),
+            Some(why) => {
+                let message = text!("the data channel refused the message (", why, "); nothing was sent");
+                Err(self.report(ReactorError::new(ErrorCode::MessageSendFailed, message, now)))
+            }
+        };
+        self.settle(promise, result);
     }
 
-    fn transmit(&mut self, now: f64, envelope: V, bytes: usize) -> Result<(), ReactorError> {
+    /// Puts the message on the data channel, unless it is too large for it;
+    /// `promise` then settles with the browser's answer ([`Self::sent`]).
+    fn transmit(&mut self, now: f64, envelope: V, bytes: usize, promise: PromiseId) -> Result<(), ReactorError> {
         if bytes > self.max_message_size {
             let message = text!(
                 "the message is ",
@@ -73,15 +84,16 @@ impl<V> Session<V> {
             );
             return Err(self.report(ReactorError::new(ErrorCode::MessageTooLarge, message, now)));
         }
-        self.send(Channel::Data, Outgoing::Application(envelope));
+        self.send(Channel::Data, Outgoing::Application { envelope, promise });
         Ok(())
     }
 
     /// At `ready`: everything held goes out, in order.
     pub(super) fn deliver_held(&mut self) {
         while let Some(held) = pop_front(&mut self.held) {
-            let result = self.transmit(self.now, held.envelope, held.bytes);
-            self.settle(held.promise, result);
+            if let Err(err) = self.transmit(self.now, held.envelope, held.bytes, held.promise) {
+                self.settle(held.promise, Err(err));
+            }
         }
         self.deliver_held_publish();
     }

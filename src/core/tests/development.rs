@@ -11,13 +11,7 @@ fn dev() -> Driver {
 }
 
 fn app_sends(actions: &[A]) -> Vec<String> {
-    actions
-        .iter()
-        .filter_map(|a| match a {
-            Action::Send { message: Outgoing::Application(text), .. } => Some(text.clone()),
-            _ => None,
-        })
-        .collect()
+    application_sends(actions).into_iter().map(|(envelope, _)| envelope).collect()
 }
 
 #[test]
@@ -37,10 +31,31 @@ fn held_messages_go_out_in_order_at_ready() {
     let (Outcome::Pending(a), Outcome::Pending(b)) = (first, second) else { unreachable!() };
     let ready_at = actions.iter().position(|x| *x == Action::Emit(Event::StatusChanged(Status::Ready))).unwrap();
     let first_send =
-        actions.iter().position(|x| matches!(x, Action::Send { message: Outgoing::Application(_), .. })).unwrap();
+        actions.iter().position(|x| matches!(x, Action::Send { message: Outgoing::Application { .. }, .. })).unwrap();
     assert!(ready_at < first_send, "delivered once ready");
-    assert!(actions.contains(&Action::Settle { promise: a, result: Ok(()) }));
-    assert!(actions.contains(&Action::Settle { promise: b, result: Ok(()) }));
+    let sends: Vec<PromiseId> = application_sends(&actions).into_iter().map(|(_, promise)| promise).collect();
+    assert_eq!(sends, vec![a, b], "each send carries its own promise");
+    let settles_a_or_b = |x: &A| matches!(x, Action::Settle { promise, .. } if *promise == a || *promise == b);
+    assert!(!actions.iter().any(settles_a_or_b), "settled by the browser's answer, not before");
+    d.session.sent(NOW, a, None);
+    d.session.sent(NOW, b, None);
+    let settles = d.drain();
+    assert_eq!(
+        settles,
+        vec![Action::Settle { promise: a, result: Ok(()) }, Action::Settle { promise: b, result: Ok(()) }]
+    );
+}
+
+#[test]
+fn a_held_message_the_browser_refuses_at_ready_rejects() {
+    let mut d = dev();
+    let promise = pending(d.session.send_message(NOW, "m".into(), 1, 0));
+    let actions = d.reach_ready();
+    assert_eq!(application_sends(&actions), vec![("m".to_string(), promise)]);
+    d.session.sent(NOW, promise, Some("InvalidStateError".into()));
+    let actions = d.drain();
+    assert!(matches!(&settled(&actions)[..], [Err(e)] if e.code == ErrorCode::MessageSendFailed));
+    assert_eq!(d.session.status(), Status::Ready);
 }
 
 #[test]

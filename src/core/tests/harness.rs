@@ -165,6 +165,17 @@ pub fn errors(actions: &[A]) -> Vec<&ReactorError> {
         .collect()
 }
 
+/// Every application message sent, with the promise its answer settles.
+pub fn application_sends(actions: &[A]) -> Vec<(String, PromiseId)> {
+    let mut sends = Vec::new();
+    for action in actions {
+        if let Action::Send { message: Outgoing::Application { envelope, promise }, .. } = action {
+            sends.push((envelope.clone(), *promise));
+        }
+    }
+    sends
+}
+
 pub fn settled(actions: &[A]) -> Vec<&Result<(), ReactorError>> {
     actions
         .iter()
@@ -188,6 +199,14 @@ pub fn assert_connect_failed(d: &Driver, actions: &[A], code: ErrorCode) -> Reac
     assert_eq!(d.session.last_error(), Some(errs[0]));
     assert_eq!(d.session.waiting_info(), None);
     errs[0].clone()
+}
+
+/// The promise of an outcome that must be pending.
+pub fn pending(outcome: Outcome) -> PromiseId {
+    match outcome {
+        Outcome::Pending(id) => id,
+        other => panic!("expected pending, got {other:?}"),
+    }
 }
 
 pub trait OutcomeExt {

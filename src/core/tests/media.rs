@@ -28,13 +28,6 @@ fn response(request_id: &str, error: Option<ControlError>) -> Input<String> {
     })
 }
 
-fn pending(outcome: Outcome) -> PromiseId {
-    match outcome {
-        Outcome::Pending(id) => id,
-        other => panic!("expected pending, got {other:?}"),
-    }
-}
-
 #[test]
 fn publish_replaces_the_track_then_asks_for_the_slot() {
     let mut d = Driver::new();

@@ -7,13 +7,15 @@ use super::harness::*;
 use crate::core::*;
 
 #[test]
-fn send_when_ready_goes_on_the_data_channel() {
+fn send_when_ready_goes_on_the_data_channel_and_settles_when_the_browser_took_it() {
     let mut d = Driver::new();
     d.reach_ready();
-    assert_eq!(d.session.send_message(NOW, "{\"scope\":\"application\"}".into(), 24, 0), Outcome::Done);
-    let actions = d.drain();
-    let message = Outgoing::Application("{\"scope\":\"application\"}".to_string());
-    assert_eq!(actions, vec![Action::Send { channel: Channel::Data, message }]);
+    let envelope = "{\"scope\":\"application\"}".to_string();
+    let promise = pending(d.session.send_message(NOW, envelope.clone(), 24, 0));
+    let message = Outgoing::Application { envelope, promise };
+    assert_eq!(d.drain(), vec![Action::Send { channel: Channel::Data, message }], "not settled before the answer");
+    d.session.sent(NOW, promise, None);
+    assert_eq!(d.drain(), vec![Action::Settle { promise, result: Ok(()) }]);
 }
 
 #[test]
@@ -41,8 +43,8 @@ fn too_large_is_refused_and_the_connection_stays() {
     let actions = d.drain();
     assert!(!actions.iter().any(|a| matches!(a, Action::Send { .. } | Action::Teardown)));
     assert_eq!(d.session.status(), Status::Ready);
-    assert_eq!(d.session.send_message(NOW, "fits".into(), 1000, 0), Outcome::Done);
-    assert_eq!(d.drain().len(), 1);
+    pending(d.session.send_message(NOW, "fits".into(), 1000, 0));
+    assert_eq!(application_sends(&d.drain()).len(), 1);
 }
 
 #[test]
@@ -75,15 +77,24 @@ fn a_backed_up_channel_refuses_more_and_the_session_stays() {
     assert_eq!(err.code, ErrorCode::MessageSendFailed);
     assert!(err.message.contains("drain"), "{}", err.message);
     assert!(!d.drain().iter().any(|a| matches!(a, Action::Send { .. } | Action::Teardown)));
-    assert_eq!(d.session.send_message(NOW, "m".into(), 100, SEND_BUFFER_LIMIT - 100), Outcome::Done);
+    pending(d.session.send_message(NOW, "m".into(), 100, SEND_BUFFER_LIMIT - 100));
 }
 
 #[test]
-fn a_send_the_browser_refuses_is_reported() {
+fn a_send_the_browser_refuses_is_reported_and_rejects() {
     let mut d = Driver::new();
     d.reach_ready();
-    let err = d.session.send_failed(NOW, "InvalidStateError".into());
+    let promise = pending(d.session.send_message(NOW, "m".into(), 1, 0));
+    d.drain();
+    d.session.sent(NOW, promise, Some("InvalidStateError".into()));
+    let actions = d.drain();
+    let err = errors(&actions)[0].clone();
     assert_eq!(err.code, ErrorCode::MessageSendFailed);
-    assert_eq!(d.drain(), vec![Action::Emit(Event::Error(err.clone()))]);
+    assert!(err.message.contains("InvalidStateError"), "{}", err.message);
+    assert_eq!(
+        actions,
+        vec![Action::Emit(Event::Error(err.clone())), Action::Settle { promise, result: Err(err.clone()) }]
+    );
     assert_eq!(d.session.last_error(), Some(&err));
+    assert_eq!(d.session.status(), Status::Ready, "the channel's own close event ends the session, if it closes");
 }
