@@ -100,7 +100,7 @@ pub async fn start(config: Config) -> Result<ServerHandle, Error> {
     let addr = listener.local_addr()?;
     let mut stopped_server = stopped;
     let server = tokio::spawn(async move {
-        let served = axum::serve(listener, router).with_graceful_shutdown(async move {
+        let served = axum::serve(no_delay(listener), router).with_graceful_shutdown(async move {
             let _ = stopped_server.wait_for(|s| *s).await;
         });
         if let Err(error) = served.await {
@@ -118,4 +118,33 @@ fn cors() -> CorsLayer {
         .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE, Method::PATCH, Method::OPTIONS])
         .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, HeaderName::from_static("reactor-api-key")])
         .max_age(Duration::from_secs(600))
+}
+
+/// `listener` with `TCP_NODELAY` on every accepted connection: queue updates
+/// and signaling replies are small writes, and Nagle's algorithm would hold
+/// one behind another's acknowledgement (up to 40 ms with delayed ACKs).
+pub(crate) fn no_delay(
+    listener: tokio::net::TcpListener,
+) -> impl axum::serve::Listener<Io = tokio::net::TcpStream, Addr = std::net::SocketAddr> {
+    use axum::serve::ListenerExt;
+    listener.tap_io(|tcp| {
+        if let Err(error) = tcp.set_nodelay(true) {
+            tracing::warn!(%error, "could not set TCP_NODELAY");
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::serve::Listener;
+
+    #[tokio::test]
+    async fn accepted_connections_have_nodelay() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut listener = super::no_delay(listener);
+        let _client = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let (accepted, _) = listener.accept().await;
+        assert!(accepted.nodelay().unwrap());
+    }
 }

@@ -48,7 +48,7 @@ pub async fn spawn_on(bind: SocketAddr, kind: ModelKind, fps: u32) -> std::io::R
     let (state, router) = api::router(kind, fps.max(1));
     let task_state = state.clone();
     let task = tokio::spawn(async move {
-        let served = axum::serve(listener, router).with_graceful_shutdown(async move {
+        let served = axum::serve(crate::no_delay(listener), router).with_graceful_shutdown(async move {
             let _ = stopped.wait_for(|s| *s).await;
         });
         if let Err(error) = served.await {
