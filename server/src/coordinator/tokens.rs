@@ -3,7 +3,7 @@
 //! The browser never holds the API key for long: it trades it for a token
 //! that only opens the WebSocket and then the proxy of its own session.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 #[derive(Debug)]
@@ -12,11 +12,14 @@ pub struct Tokens {
     ttl: Duration,
     /// token -> (API key it was issued for, expiry)
     issued: HashMap<String, (String, Instant)>,
+    /// Tokens in the order they expire (one TTL for all: issue order), so
+    /// forgetting the expired ones costs nothing per token still valid.
+    expiries: VecDeque<(Instant, String)>,
 }
 
 impl Tokens {
     pub fn new(keys: Vec<String>, ttl: Duration) -> Self {
-        Tokens { keys, ttl, issued: HashMap::new() }
+        Tokens { keys, ttl, issued: HashMap::new(), expiries: VecDeque::new() }
     }
 
     pub fn ttl(&self) -> Duration {
@@ -28,9 +31,16 @@ impl Tokens {
         if !self.keys.iter().any(|k| constant_time_eq(k.as_bytes(), key.as_bytes())) {
             return None;
         }
-        self.issued.retain(|_, (_, expiry)| *expiry > now);
+        while let Some((expiry, token)) = self.expiries.front() {
+            if *expiry > now {
+                break;
+            }
+            self.issued.remove(token);
+            self.expiries.pop_front();
+        }
         let token = random_hex(32);
         self.issued.insert(token.clone(), (key.to_string(), now + self.ttl));
+        self.expiries.push_back((now + self.ttl, token.clone()));
         Some(token)
     }
 
@@ -69,5 +79,20 @@ mod tests {
         assert_eq!(t.check(&token, now + Duration::from_secs(9)), Some("k"));
         assert_eq!(t.check(&token, now + Duration::from_secs(10)), None);
         assert_eq!(t.check("nope", now), None);
+    }
+
+    #[test]
+    fn expired_tokens_are_forgotten_and_valid_ones_kept() {
+        let mut t = Tokens::new(vec!["k".into()], Duration::from_secs(10));
+        let start = Instant::now();
+        let old: Vec<String> = (0..3).map(|i| t.issue("k", start + Duration::from_secs(i)).unwrap()).collect();
+        let later = start + Duration::from_secs(11);
+        let fresh = t.issue("k", later).unwrap();
+        // Issued at 0 and 1 s: expired at 11 s, and gone; the one from 2 s is not.
+        assert_eq!(t.issued.len(), 2);
+        assert_eq!(t.expiries.len(), 2);
+        assert!(!t.issued.contains_key(&old[0]) && !t.issued.contains_key(&old[1]));
+        assert_eq!(t.check(&old[2], later), Some("k"));
+        assert_eq!(t.check(&fresh, later), Some("k"));
     }
 }
