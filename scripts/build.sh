@@ -11,8 +11,9 @@
 # every machine builds the same bytes; .ci/run installs it. The server, the
 # native tests and `wasm-pack test` stay on stable.
 #
-# Offline: fetch the crates once while online (`cargo fetch`), then run with
-# CARGO_NET_OFFLINE=true.
+# Offline: build once while online (`cargo fetch` gets the workspace's crates;
+# the first SDK build also fetches the crates std is rebuilt from), then run
+# with CARGO_NET_OFFLINE=true.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
