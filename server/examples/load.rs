@@ -153,7 +153,7 @@ fn raise_fd_limit(needed: u64) -> Result<u64, String> {
             }
         }
     }
-    let soft = lim.rlim_cur as u64;
+    let soft = lim.rlim_cur;
     if soft < needed {
         return Err(format!(
             "open-file limit is {soft} (hard {}), {needed} needed: raise the hard limit (e.g. `ulimit -Hn {needed}` as root, or LimitNOFILE) or pass fewer --clients",
@@ -471,7 +471,6 @@ async fn run(args: Args) -> Result<bool, String> {
         }
     }
     let connect_time = started.elapsed();
-    drop(joins);
     if !failures.is_empty() {
         return Err(format!("{} of {n} clients did not queue: {failures:?}", failures.values().sum::<usize>()));
     }

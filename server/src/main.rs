@@ -71,9 +71,7 @@ struct Args {
 }
 
 fn config_from(args: Args) -> Result<Config, String> {
-    let mut config = Config::default();
-    config.listen = args.listen;
-    config.api_keys = args.api_keys;
+    let mut config = Config { listen: args.listen, api_keys: args.api_keys, ..Config::default() };
     if let Some(path) = &args.config {
         let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
         let file: FileConfig = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;

@@ -305,7 +305,7 @@ async fn echo_returns_the_webcam_transformed_by_commands() {
                 return;
             }
             next_send += Duration::from_millis(33);
-            let Some(data) = encoder.encode(&picture, sent % 30 == 0).unwrap() else { return };
+            let Some(data) = encoder.encode(&picture, sent.is_multiple_of(30)).unwrap() else { return };
             let writer = p.rtc.writer(input).expect("input writer");
             let pt = writer.payload_params().find(|x| x.spec().codec == Codec::H264).expect("H.264 negotiated").pt();
             let time = MediaTime::from_micros(started.elapsed().as_micros() as u64);

@@ -137,13 +137,10 @@ async fn serve(shared: &Shared, mut socket: WebSocket) {
             incoming = socket.next() => match incoming {
                 Some(Ok(Message::Text(text))) => {
                     last_heard = Instant::now();
-                    match serde_json::from_str::<ClientFrame>(&text) {
-                        Ok(ClientFrame::Leave) => {
-                            let _ = socket.send(Message::Close(Some(CloseFrame { code: 1000, reason: "".into() }))).await;
-                            break;
-                        }
-                        // A second hello or noise changes nothing.
-                        _ => {}
+                    // A second hello or noise changes nothing.
+                    if let Ok(ClientFrame::Leave) = serde_json::from_str::<ClientFrame>(&text) {
+                        let _ = socket.send(Message::Close(Some(CloseFrame { code: 1000, reason: "".into() }))).await;
+                        break;
                     }
                 }
                 Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break,

@@ -142,6 +142,9 @@ fn is_local(session_id: &str) -> bool {
 }
 
 /// The JSON body of a request on the local session, or the answer refusing it.
+// The error is the HTTP answer itself, returned straight to axum: boxing it
+// would only add an allocation.
+#[allow(clippy::result_large_err)]
 fn local_body<T: serde::de::DeserializeOwned>(session_id: &str, body: &[u8], what: &str) -> Result<T, Response> {
     if !is_local(session_id) {
         return Err(problem(StatusCode::NOT_FOUND, "unknown session"));
