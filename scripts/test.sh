@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Every test, in order; stops at the first failing step.
+#   0. lint:    cargo fmt --check; cargo clippy -D warnings (workspace, and the SDK for wasm32)
 #   a. native:  cargo test --workspace            (core state machine, protocol, server;
 #               in a loopback-only network namespace too: the server's tests may do WebRTC)
 #   b. build:   scripts/build.sh                  (pkg/ and target/server/reactor-server)
@@ -93,6 +94,12 @@ if [ "${CARGO_NET_OFFLINE:-}" != "true" ]; then
   cargo fetch --quiet || echo "test.sh: warning: cargo fetch failed; going on with the crates already on disk"
 fi
 
+lint() {
+  cargo fmt --all --check &&
+    cargo clippy --workspace --all-targets -- -D warnings &&
+    cargo clippy -p reactor-sdk --target wasm32-unknown-unknown --all-targets -- -D warnings
+}
+step lint lint
 step native in_netns env CARGO_NET_OFFLINE=true cargo test --workspace
 step build bash scripts/build.sh
 step browser in_netns env CARGO_NET_OFFLINE=true wasm-pack test --headless --chrome
