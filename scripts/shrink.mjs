@@ -132,7 +132,10 @@ const dtsPath = join(pkgDir, "reactor_sdk.d.ts");
 const dts = readFileSync(dtsPath, "utf8");
 const withoutSync = dts.replace(/\/\*\*(?:(?!\*\/)[\s\S])*\*\/\s*export function initSync\([^\n]*\n/, "");
 if (withoutSync === dts) die("reactor_sdk.d.ts declares no initSync to remove");
-writeFileSync(dtsPath, withoutSync);
+// InitOutput names the wasm's exports as they were before step 2 renamed them.
+const exportsTyped = withoutSync.replace(/^export interface InitOutput \{\n(?:    [^\n]*\n)*\}\n/m, "export type InitOutput = WebAssembly.Exports;\n");
+if (exportsTyped === withoutSync) die("reactor_sdk.d.ts declares no InitOutput interface to replace");
+writeFileSync(dtsPath, exportsTyped);
 
 // ---- the inline_js snippets move into the glue ---------------------------------
 // One file instead of two: a separate request and gzip stream cost more than
