@@ -45,6 +45,10 @@ pub struct ErrorBody {
 pub enum ClientFrame {
     /// The first frame, and the only one the coordinator waits for.
     Hello { token: String, model: String, queueing: bool },
+    /// The first frame of a new socket in place of `hello`: re-attaches
+    /// the queue place or the session that a dropped socket left behind,
+    /// within the coordinator's grace period.
+    Resume { resume_token: String },
     /// The client leaves: its queue place or its session ends now.
     Leave,
 }
@@ -60,6 +64,9 @@ pub enum ServerFrame {
         /// Estimated seconds until assignment, from recent session lengths.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         estimated_wait: Option<f64>,
+        /// On the first `queued` after `hello` only: what `resume` takes.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        resume: Option<ResumeInfo>,
     },
     /// A machine is the client's: signal to it through the proxy under
     /// `/sessions/{session_id}/`.
@@ -70,10 +77,27 @@ pub enum ServerFrame {
         /// Ready for `RTCConfiguration.iceServers`; empty on loopback.
         #[serde(default)]
         ice_servers: Vec<IceServer>,
+        /// What `resume` takes, should this socket drop.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        resume: Option<ResumeInfo>,
     },
+    /// The answer to `resume`: the place or the session is this socket's
+    /// again. A `queued` with the current position follows while waiting,
+    /// and an `assigned` if the machine came while the socket was away.
+    Resumed,
     /// Something ended the session or refused it; the coordinator closes the
     /// socket right after.
     Error(ErrorBody),
+}
+
+/// How a client gets its place or session back after its socket dropped.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ResumeInfo {
+    /// Secret to the client; send it in a `resume` frame.
+    pub token: String,
+    /// How long the coordinator holds the place or session of a dropped
+    /// socket, in seconds.
+    pub grace: f64,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -113,6 +137,18 @@ mod tests {
             json!({"type":"error","code":"NO_CAPACITY","message":"busy","retry_after":5.0})
         );
         let queued: ServerFrame = serde_json::from_value(json!({"type":"queued","position":3})).unwrap();
-        assert_eq!(queued, ServerFrame::Queued { position: 3, estimated_wait: None });
+        assert_eq!(queued, ServerFrame::Queued { position: 3, estimated_wait: None, resume: None });
+        let first = ServerFrame::Queued {
+            position: 1,
+            estimated_wait: None,
+            resume: Some(ResumeInfo { token: "r".into(), grace: 15.0 }),
+        };
+        assert_eq!(
+            serde_json::to_value(&first).unwrap(),
+            json!({"type":"queued","position":1,"resume":{"token":"r","grace":15.0}})
+        );
+        let resume = ClientFrame::Resume { resume_token: "r".into() };
+        assert_eq!(serde_json::to_value(&resume).unwrap(), json!({"type":"resume","resume_token":"r"}));
+        assert_eq!(serde_json::to_value(ServerFrame::Resumed).unwrap(), json!({"type":"resumed"}));
     }
 }

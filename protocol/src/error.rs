@@ -79,6 +79,8 @@ error_codes! {
     SessionTimeLimit = "SESSION_TIME_LIMIT", Coordinator, true;
     /// The coordinator is shutting down; connect again later.
     CoordinatorShutdown = "COORDINATOR_SHUTDOWN", Coordinator, true;
+    /// The coordinator no longer holds the queue place or session a dropped connection left (its grace period passed, or the coordinator restarted); connect again.
+    ResumeFailed = "RESUME_FAILED", Coordinator, true;
     /// A constructor option is missing, empty or of the wrong type; the error's `option` names it.
     InvalidOption = "INVALID_OPTION", Coordinator, false;
     /// `connect()` was called while already connecting or connected.

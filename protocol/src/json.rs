@@ -126,13 +126,17 @@ impl FromJson for ServerFrame {
             "queued" => Some(ServerFrame::Queued {
                 position: whole(v.field("position")?.number()?)?,
                 estimated_wait: opt_number(v, "estimated_wait"),
+                // The SDK does not resume yet.
+                resume: None,
             }),
             "assigned" => Some(ServerFrame::Assigned {
                 session_id: string(v, "session_id")?,
                 model: ModelInfo { name: string(&v.field("model")?, "name")? },
                 capabilities: Capabilities::from_json(&v.field("capabilities")?)?,
                 ice_servers: list(v, "ice_servers")?,
+                resume: None,
             }),
+            "resumed" => Some(ServerFrame::Resumed),
             "error" => ErrorBody::from_json(v).map(ServerFrame::Error),
             _ => None,
         }
@@ -312,6 +316,10 @@ impl ToJson for ClientFrame {
                 w.str("token", token);
                 w.str("model", model);
                 w.bool("queueing", *queueing);
+            }
+            ClientFrame::Resume { resume_token } => {
+                w.str("type", "resume");
+                w.str("resume_token", resume_token);
             }
             ClientFrame::Leave => w.str("type", "leave"),
         }
@@ -576,8 +584,8 @@ mod tests {
         reads_like_serde(&TokenResponse { token: "tok".into(), expires_in: 300 });
         reads_like_serde(&ErrorBody { code: ErrorCode::NoCapacity, message: "busy".into(), retry_after: Some(2.5) });
         reads_like_serde(&ErrorBody { code: ErrorCode::AuthenticationFailed, message: "no".into(), retry_after: None });
-        reads_like_serde(&ServerFrame::Queued { position: 3, estimated_wait: Some(40.0) });
-        reads_like_serde(&ServerFrame::Queued { position: 1, estimated_wait: None });
+        reads_like_serde(&ServerFrame::Queued { position: 3, estimated_wait: Some(40.0), resume: None });
+        reads_like_serde(&ServerFrame::Queued { position: 1, estimated_wait: None, resume: None });
         reads_like_serde(&ServerFrame::Error(ErrorBody {
             code: ErrorCode::UnknownModel,
             message: "?".into(),
@@ -597,6 +605,7 @@ mod tests {
                 username: Some("u".into()),
                 credential: Some("p".into()),
             }],
+            resume: None,
         });
     }
 

@@ -252,6 +252,7 @@ fn parse(text: &str) -> Got {
         Ok(ServerFrame::Queued { position, .. }) => Got::Queued(position),
         Ok(ServerFrame::Assigned { .. }) => Got::Assigned,
         Ok(ServerFrame::Error(body)) => Got::Error(body.code.as_str().to_string()),
+        Ok(ServerFrame::Resumed) => Got::Error("resumed, but the bench never resumes".into()),
         Err(error) => Got::Error(format!("unparsable frame: {error}")),
     }
 }

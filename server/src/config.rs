@@ -42,6 +42,9 @@ pub struct Config {
     pub max_ws_message: usize,
     /// Largest request body the signaling proxy forwards.
     pub max_proxy_body: usize,
+    /// How long the place or session of a client whose socket dropped is
+    /// held for its `resume`; zero ends it at once.
+    pub resume_grace: Duration,
 }
 
 impl Default for Config {
@@ -63,6 +66,7 @@ impl Default for Config {
             hello_timeout: Duration::from_secs(10),
             max_ws_message: 16 * 1024,
             max_proxy_body: 256 * 1024,
+            resume_grace: Duration::from_secs(15),
         }
     }
 }
@@ -76,6 +80,8 @@ impl Config {
             pkg_dir: None,
             ws_heartbeat: Duration::from_secs(1),
             health_interval: Duration::from_millis(200),
+            // Tests that need the grace period ask for one.
+            resume_grace: Duration::ZERO,
             ..Config::default()
         }
     }

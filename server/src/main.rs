@@ -68,6 +68,11 @@ struct Args {
     /// Machine health check period in milliseconds.
     #[arg(long, default_value_t = 2000)]
     health_interval_ms: u64,
+
+    /// Seconds the queue place or session of a client whose connection
+    /// dropped is held for it to resume (0: given up at once).
+    #[arg(long, default_value_t = 15.0)]
+    resume_grace_secs: f64,
 }
 
 fn config_from(args: Args) -> Result<Config, String> {
@@ -97,6 +102,8 @@ fn config_from(args: Args) -> Result<Config, String> {
     }
     config.ws_heartbeat = Duration::from_secs(args.heartbeat_secs.max(1));
     config.health_interval = Duration::from_millis(args.health_interval_ms.max(50));
+    config.resume_grace = Duration::try_from_secs_f64(args.resume_grace_secs)
+        .map_err(|_| format!("--resume-grace-secs must be a number of seconds, got {}", args.resume_grace_secs))?;
     Ok(config)
 }
 

@@ -1,12 +1,18 @@
 //! One task per machine: it alone calls the machine, so `start_session`,
 //! `stop_session` and health checks never overlap and keep their order.
+//!
+//! Each health check also reconciles what the machine says with what the
+//! scheduler holds: a machine starts out resetting and serves once its first
+//! check has seen it idle (a session left by an earlier coordinator is
+//! stopped first); a free machine found holding a session is stopped and
+//! freed again; a held machine found idle lost its session under its client.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use reactor_protocol::coordinator::IceServer;
-use reactor_protocol::runtime::{paths, IceServersResponse, SessionDescriptor, LOCAL_SESSION_ID};
-use tokio::sync::mpsc;
+use reactor_protocol::runtime::{paths, Health, IceServersResponse, SessionDescriptor, LOCAL_SESSION_ID};
+use tokio::sync::{mpsc, oneshot};
 
 use super::queue::{ClientId, MachineId, MachineState};
 use super::{MachineOp, Shared};
@@ -14,11 +20,29 @@ use super::{MachineOp, Shared};
 /// Consecutive failed health checks before a machine is declared dead.
 const FAILED_CHECKS: u32 = 2;
 
-pub(crate) async fn run(shared: Arc<Shared>, id: MachineId, url: String, mut ops: mpsc::UnboundedReceiver<MachineOp>) {
+pub(crate) async fn run(
+    shared: Arc<Shared>,
+    id: MachineId,
+    url: String,
+    mut ops: mpsc::UnboundedReceiver<MachineOp>,
+    checked: oneshot::Sender<()>,
+) {
     let mut shutdown = shared.shutdown.clone();
-    let mut health = tokio::time::interval(shared.config.health_interval);
+    let period = shared.config.health_interval;
+    let check_timeout = period.max(Duration::from_secs(1));
+    // The first look decides whether the machine serves as it is, after a
+    // reset, or not yet; the coordinator takes clients once every machine
+    // has had it.
+    match check(&shared, &url, check_timeout).await {
+        Some(session) => reconcile(&shared, id, &url, MachineState::Resetting, session).await,
+        None => {
+            tracing::warn!(machine = id, url, "machine not healthy at start");
+            shared.with_scheduler(|s, ev| s.machine_down(id, ev));
+        }
+    }
+    let _ = checked.send(());
+    let mut health = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
     health.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let check_timeout = shared.config.health_interval.max(Duration::from_secs(1));
     let mut failures = 0u32;
     loop {
         tokio::select! {
@@ -28,19 +52,22 @@ pub(crate) async fn run(shared: Arc<Shared>, id: MachineId, url: String, mut ops
                 None => return,
             },
             _ = health.tick() => {
-                let healthy = check(&shared, &url, check_timeout).await;
+                let before = shared.lock().scheduler.machine_state(id);
+                let seen = check(&shared, &url, check_timeout).await;
                 let state = shared.lock().scheduler.machine_state(id);
-                if healthy {
-                    failures = 0;
-                    if state == MachineState::Down {
-                        tracing::info!(machine = id, url, "machine healthy again");
-                        reset(&shared, id, &url).await;
+                match seen {
+                    // Assigned or freed meanwhile: the answer may predate it.
+                    Some(_) if state != before => failures = 0,
+                    Some(session) => {
+                        failures = 0;
+                        reconcile(&shared, id, &url, state, session).await;
                     }
-                } else {
-                    failures += 1;
-                    if failures == FAILED_CHECKS && state != MachineState::Down {
-                        tracing::warn!(machine = id, url, "machine failed its health checks");
-                        shared.with_scheduler(|s, ev| s.machine_down(id, ev));
+                    None => {
+                        failures += 1;
+                        if failures == FAILED_CHECKS && state != MachineState::Down {
+                            tracing::warn!(machine = id, url, "machine failed its health checks");
+                            shared.with_scheduler(|s, ev| s.machine_down(id, ev));
+                        }
                     }
                 }
             }
@@ -49,9 +76,60 @@ pub(crate) async fn run(shared: Arc<Shared>, id: MachineId, url: String, mut ops
     }
 }
 
-async fn check(shared: &Shared, url: &str, timeout: Duration) -> bool {
+/// What a healthy machine says of its session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum SessionSeen {
+    Running,
+    Idle,
+    /// Still loading its model, or stopping: not to be handed out yet.
+    Busy,
+}
+
+/// The runtime's states (2.10.1: `READY` is idle; `WAITING`, `STREAMING`
+/// and `ORPHANED` hold a session; `CREATED` is loading), and those of
+/// machines that only say `idle` or `running`.
+fn session_seen(state: &str) -> SessionSeen {
+    match state.to_ascii_uppercase().as_str() {
+        "READY" | "IDLE" => SessionSeen::Idle,
+        "WAITING" | "STREAMING" | "ORPHANED" | "RUNNING" => SessionSeen::Running,
+        _ => SessionSeen::Busy,
+    }
+}
+
+async fn reconcile(shared: &Shared, id: MachineId, url: &str, state: MachineState, session: SessionSeen) {
+    match (state, session) {
+        // Not yet seen since the coordinator started, or back from the dead.
+        (MachineState::Resetting, SessionSeen::Idle) => {
+            shared.with_scheduler(|s, ev| s.machine_ready(id, Instant::now(), ev));
+        }
+        (MachineState::Resetting | MachineState::Down, SessionSeen::Running | SessionSeen::Idle) => {
+            tracing::info!(machine = id, url, ?session, "machine healthy; resetting it before it serves");
+            reset(shared, id, url).await;
+        }
+        (MachineState::Free, SessionSeen::Running) if shared.lock().scheduler.reclaim(id) => {
+            tracing::warn!(machine = id, url, "free machine holds a session nobody here started; stopping it");
+            reset(shared, id, url).await;
+        }
+        (MachineState::Held(client), SessionSeen::Idle) => {
+            tracing::warn!(machine = id, url, client, "machine lost the session of its client");
+            shared.with_scheduler(|s, ev| s.machine_down(id, ev));
+            reset(shared, id, url).await;
+        }
+        _ => {}
+    }
+}
+
+/// `Some` with what a machine says of its session when it is healthy.
+async fn check(shared: &Shared, url: &str, timeout: Duration) -> Option<SessionSeen> {
     let request = shared.http.get(format!("{url}{}", paths::HEALTH)).timeout(timeout).send();
-    matches!(request.await, Ok(r) if r.status().is_success())
+    let response = request.await.ok().filter(|r| r.status().is_success())?;
+    // A machine that answers but says nothing readable of its state is
+    // taken to be idle, as before there was a reconcile.
+    let state = match response.json::<Health>().await {
+        Ok(health) => session_seen(&health.state),
+        Err(_) => SessionSeen::Idle,
+    };
+    Some(state)
 }
 
 async fn start(shared: &Shared, id: MachineId, url: &str, client: ClientId) {

@@ -18,10 +18,10 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use axum::{Json, Router};
-use reactor_protocol::coordinator::{ErrorBody, IceServer, ServerFrame, TokenResponse, API_KEY_HEADER};
+use reactor_protocol::coordinator::{ErrorBody, IceServer, ResumeInfo, ServerFrame, TokenResponse, API_KEY_HEADER};
 use reactor_protocol::runtime::Capabilities;
 use reactor_protocol::ErrorCode;
-use tokio::sync::{mpsc, watch, Notify};
+use tokio::sync::{mpsc, oneshot, watch, Notify};
 
 use crate::config::Config;
 use queue::{ClientId, Event, Join, MachineId, Scheduler};
@@ -59,7 +59,45 @@ struct ClientEntry {
     key: String,
     token: String,
     model: String,
-    tx: mpsc::UnboundedSender<ToClient>,
+    /// The secret of `resume`.
+    resume: String,
+    /// The socket task serving it; `None` while its socket is away.
+    link: Option<mpsc::UnboundedSender<ToClient>>,
+    /// Counts the sockets it has had: a task or timer of an earlier one
+    /// must not end the place of a later one.
+    epoch: u64,
+    /// The `assigned` frame and when it came, sent again on `resume`.
+    assigned: Option<(ServerFrame, Instant)>,
+    /// An error that ended it while its socket was away, told on `resume`.
+    fatal: Option<ErrorBody>,
+}
+
+impl ClientEntry {
+    /// Tells the socket task, if there is one. What a socket that is away
+    /// misses, `resume` makes good: the current position, the assignment
+    /// again, and a fatal error kept here.
+    fn tell(&mut self, message: ToClient) {
+        let undelivered = match &self.link {
+            Some(link) => link.send(message).err().map(|e| e.0),
+            None => Some(message),
+        };
+        if let Some(ToClient::Fatal(body)) = undelivered {
+            self.fatal = Some(*body);
+        }
+    }
+}
+
+/// How a client's socket ended, as its task saw it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SocketEnd {
+    /// `leave`, a close frame, an error frame sent, the time limit, shutdown:
+    /// the place or session is over.
+    Left,
+    /// The connection broke or went silent: the client may `resume` within
+    /// the grace period.
+    Dropped,
+    /// A `resume` on another socket took over; nothing to do.
+    Superseded,
 }
 
 /// An assigned session, as the proxy needs it.
@@ -75,6 +113,8 @@ struct Inner {
     machines: Vec<MachineEntry>,
     clients: HashMap<ClientId, ClientEntry>,
     sessions: HashMap<String, Session>,
+    /// Resume secret → client.
+    resumes: HashMap<String, ClientId>,
     per_key: HashMap<String, usize>,
     next_client: ClientId,
 }
@@ -95,8 +135,10 @@ pub struct MachineSpec {
 }
 
 /// Builds the coordinator's state and router, and spawns one task per
-/// machine (health checks, start and reset calls).
-pub(crate) fn build(
+/// machine (health checks, start and reset calls); returns once every
+/// machine has been looked at once, so that the first clients find the
+/// pool as it really is.
+pub(crate) async fn build(
     config: Config,
     machines: Vec<MachineSpec>,
     shutdown: watch::Receiver<bool>,
@@ -106,6 +148,8 @@ pub(crate) fn build(
     let mut entries = Vec::new();
     for spec in &machines {
         let id = scheduler.add_machine(&spec.model);
+        // Until its first health check says it is idle (see `machines`).
+        scheduler.reclaim(id);
         let (tx, rx) = mpsc::unbounded_channel();
         entries.push(MachineEntry { url: spec.url.clone(), ops: tx });
         receivers.push((id, spec.url.clone(), rx));
@@ -122,6 +166,7 @@ pub(crate) fn build(
             machines: entries,
             clients: HashMap::new(),
             sessions: HashMap::new(),
+            resumes: HashMap::new(),
             per_key: HashMap::new(),
             next_client: 1,
         }),
@@ -131,8 +176,14 @@ pub(crate) fn build(
         live_sockets: AtomicUsize::new(0),
         sockets_gone: Notify::new(),
     });
+    let mut checks = Vec::new();
     for (id, url, rx) in receivers {
-        tokio::spawn(machines::run(shared.clone(), id, url, rx));
+        let (checked, check) = oneshot::channel();
+        checks.push(check);
+        tokio::spawn(machines::run(shared.clone(), id, url, rx, checked));
+    }
+    for check in checks {
+        let _ = check.await;
     }
     let router = Router::new()
         .route(reactor_protocol::coordinator::TOKENS_PATH, post(issue_token))
@@ -162,12 +213,18 @@ pub(crate) fn error_response(status: StatusCode, code: ErrorCode, message: &str)
     (status, Json(error_body(code, message))).into_response()
 }
 
-/// A client admitted by [`Shared::join`].
+/// A socket that [`Shared::join`] or [`Shared::resume`] attached to a client.
 pub(crate) struct Admitted {
     pub client: ClientId,
+    pub epoch: u64,
     pub rx: mpsc::UnboundedReceiver<ToClient>,
-    /// `Queued` when the client waits; `None` when a machine is being started.
-    pub first: Option<ServerFrame>,
+    /// Frames to send at once: `queued` when the client waits (nothing while
+    /// its machine starts); on `resume`, `resumed` and what it missed.
+    pub first: Vec<ServerFrame>,
+    /// When the session was assigned, for the time limit.
+    pub assigned_at: Option<Instant>,
+    /// An error to send after `first`, then close.
+    pub fatal: Option<ErrorBody>,
 }
 
 impl Shared {
@@ -198,6 +255,7 @@ impl Shared {
         let client = inner.next_client;
         inner.next_client += 1;
         let (tx, rx) = mpsc::unbounded_channel();
+        let resume = tokens::random_hex(16);
         let mut events = Vec::new();
         let first = match inner.scheduler.join(client, model, queueing, now, &mut events) {
             Join::UnknownModel => unreachable!("checked above"),
@@ -208,15 +266,95 @@ impl Shared {
                     retry_after: Some(retry_after.ceil()),
                 });
             }
-            Join::Assigned => None,
-            Join::Queued { position, estimated_wait } => Some(ServerFrame::Queued { position, estimated_wait }),
+            Join::Assigned => vec![],
+            Join::Queued { position, estimated_wait } => {
+                vec![ServerFrame::Queued { position, estimated_wait, resume: Some(self.resume_info(&resume)) }]
+            }
         };
-        inner
-            .clients
-            .insert(client, ClientEntry { key: key.clone(), token: token.to_string(), model: model.to_string(), tx });
+        let entry = ClientEntry {
+            key: key.clone(),
+            token: token.to_string(),
+            model: model.to_string(),
+            resume: resume.clone(),
+            link: Some(tx),
+            epoch: 0,
+            assigned: None,
+            fatal: None,
+        };
+        inner.clients.insert(client, entry);
+        inner.resumes.insert(resume, client);
         *inner.per_key.entry(key).or_default() += 1;
         apply(inner, events);
-        Ok(Admitted { client, rx, first })
+        Ok(Admitted { client, epoch: 0, rx, first, assigned_at: None, fatal: None })
+    }
+
+    fn resume_info(&self, token: &str) -> ResumeInfo {
+        ResumeInfo { token: token.to_string(), grace: self.config.resume_grace.as_secs_f64() }
+    }
+
+    /// A `resume` frame: this socket takes over the client's place or
+    /// session (from a dropped socket, or one that is not known dead yet).
+    pub fn resume(&self, resume: &str) -> Result<Admitted, ErrorBody> {
+        let mut guard = self.lock();
+        let inner = &mut *guard;
+        let gone = || {
+            let message =
+                "the coordinator no longer holds this place or session (its grace period passed, or it restarted)";
+            error_body(ErrorCode::ResumeFailed, message)
+        };
+        let client = *inner.resumes.get(resume).ok_or_else(gone)?;
+        let position = inner.scheduler.position_of(client);
+        let model = inner.clients.get(&client).map(|e| e.model.clone()).ok_or_else(gone)?;
+        let estimated_wait = position.and_then(|p| inner.scheduler.estimate(&model, p, Instant::now()));
+        let entry = inner.clients.get_mut(&client).ok_or_else(gone)?;
+        let (tx, rx) = mpsc::unbounded_channel();
+        // The old task, if any, sees its channel close and ends as superseded.
+        entry.link = Some(tx);
+        entry.epoch += 1;
+        let mut first = vec![ServerFrame::Resumed];
+        if let Some(position) = position {
+            first.push(ServerFrame::Queued { position, estimated_wait, resume: None });
+        }
+        let assigned_at = entry.assigned.as_ref().map(|(frame, at)| {
+            first.push(frame.clone());
+            *at
+        });
+        tracing::info!(client, epoch = entry.epoch, "client resumed");
+        Ok(Admitted { client, epoch: entry.epoch, rx, first, assigned_at, fatal: entry.fatal.take() })
+    }
+
+    /// The socket task of `epoch` ended. A dropped socket keeps the place
+    /// or session for the grace period, so that `resume` can take it back.
+    pub fn socket_ended(self: &Arc<Self>, client: ClientId, epoch: u64, end: SocketEnd) {
+        let grace = self.config.resume_grace;
+        let detached = {
+            let mut inner = self.lock();
+            let Some(entry) = inner.clients.get_mut(&client) else { return };
+            if entry.epoch != epoch || end == SocketEnd::Superseded {
+                return;
+            }
+            let keep = end == SocketEnd::Dropped && !grace.is_zero();
+            if keep {
+                entry.link = None;
+            }
+            keep
+        };
+        if !detached {
+            return self.leave(client);
+        }
+        tracing::info!(client, grace_secs = grace.as_secs_f64(), "client socket dropped; holding its place");
+        let shared = self.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(grace).await;
+            let expired = {
+                let inner = shared.lock();
+                inner.clients.get(&client).is_some_and(|e| e.epoch == epoch && e.link.is_none())
+            };
+            if expired {
+                tracing::info!(client, "grace period over; the place is given up");
+                shared.leave(client);
+            }
+        });
     }
 
     /// The client's socket is gone or it said `leave`: idempotent.
@@ -224,6 +362,7 @@ impl Shared {
         let mut guard = self.lock();
         let inner = &mut *guard;
         let Some(entry) = inner.clients.remove(&client) else { return };
+        inner.resumes.remove(&entry.resume);
         if let Some(count) = inner.per_key.get_mut(&entry.key) {
             *count -= 1;
             if *count == 0 {
@@ -256,7 +395,10 @@ impl Shared {
             // The client left while the machine started; a reset is queued.
             return;
         }
-        let Some(entry) = inner.clients.get(&client) else { return };
+        let resume = match inner.clients.get(&client) {
+            Some(entry) => self.resume_info(&entry.resume),
+            None => return,
+        };
         let session_id = tokens::random_hex(12);
         let model = inner.scheduler.machine_model(machine).to_string();
         tracing::info!(client, machine, model, session_id, "session assigned");
@@ -265,8 +407,11 @@ impl Shared {
             model: reactor_protocol::coordinator::ModelInfo { name: model },
             capabilities,
             ice_servers,
+            resume: Some(resume),
         };
-        let _ = entry.tx.send(ToClient::Frame(Box::new(frame)));
+        let Some(entry) = inner.clients.get_mut(&client) else { return };
+        entry.assigned = Some((frame.clone(), Instant::now()));
+        entry.tell(ToClient::Frame(Box::new(frame)));
         let token = entry.token.clone();
         inner.sessions.insert(session_id, Session { client, machine, token });
     }
@@ -313,15 +458,16 @@ fn apply(inner: &mut Inner, events: Vec<Event>) {
                 let _ = inner.machines[machine].ops.send(MachineOp::Reset);
             }
             Event::Position { client, position, estimated_wait } => {
-                if let Some(entry) = inner.clients.get(&client) {
-                    let _ = entry.tx.send(ToClient::Queued { position, estimated_wait });
+                if let Some(entry) = inner.clients.get_mut(&client) {
+                    entry.tell(ToClient::Queued { position, estimated_wait });
                 }
             }
             Event::Lost { client, machine } => {
                 tracing::warn!(client, machine, "machine lost mid-session");
                 inner.sessions.retain(|_, s| s.client != client);
-                if let Some(entry) = inner.clients.get(&client) {
-                    let _ = entry.tx.send(ToClient::Fatal(Box::new(error_body(
+                if let Some(entry) = inner.clients.get_mut(&client) {
+                    entry.assigned = None;
+                    entry.tell(ToClient::Fatal(Box::new(error_body(
                         ErrorCode::GpuConnectionError,
                         "the machine serving this session stopped answering",
                     ))));

@@ -205,6 +205,18 @@ impl Scheduler {
         m.state = MachineState::Down;
     }
 
+    /// A free machine that must be reset before it serves (it was found
+    /// holding a session nobody here started): true when it was free and is
+    /// now resetting; [`Scheduler::machine_ready`] frees it again.
+    pub fn reclaim(&mut self, machine: MachineId) -> bool {
+        let m = &mut self.machines[machine];
+        let free = m.state == MachineState::Free;
+        if free {
+            m.state = MachineState::Resetting;
+        }
+        free
+    }
+
     /// Starting the session failed: the machine goes down and the client
     /// goes back to the head of the line (it did nothing wrong).
     pub fn assignment_failed(&mut self, client: ClientId, machine: MachineId, now: Instant, events: &mut Vec<Event>) {
@@ -468,6 +480,18 @@ mod tests {
         ev.clear();
         s.machine_ready(a, now, &mut ev);
         assert_eq!(ev[0], Event::Assign { client: 1, machine: a });
+    }
+
+    #[test]
+    fn a_reclaimed_machine_serves_only_once_ready() {
+        let (mut s, m, now) = one_echo();
+        let mut ev = vec![];
+        assert!(s.reclaim(m));
+        assert!(matches!(s.join(1, "echo", true, now, &mut ev), Join::Queued { position: 1, .. }));
+        assert!(!s.reclaim(m), "only a free machine is reclaimed");
+        s.machine_ready(m, now, &mut ev);
+        assert_eq!(s.machine_of(1), Some(m));
+        assert!(!s.reclaim(m), "a held machine is not reclaimed");
     }
 
     #[test]

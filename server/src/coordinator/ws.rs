@@ -12,7 +12,7 @@ use reactor_protocol::coordinator::{ClientFrame, ErrorBody, ServerFrame};
 use reactor_protocol::ErrorCode;
 use tokio::time::{sleep_until, Instant};
 
-use super::{error_body, Shared, ToClient};
+use super::{error_body, Shared, SocketEnd, ToClient};
 
 /// Missed heartbeats before a silent client counts as gone.
 const MISSED_HEARTBEATS: u32 = 3;
@@ -60,50 +60,61 @@ async fn next_frame(socket: &mut WebSocket) -> Option<Result<ClientFrame, String
 /// The socket is not split into halves: select! drops the read future
 /// before a branch's handler runs, so handlers send on the same socket and
 /// no lock sits between reading and writing on every frame.
-async fn serve(shared: &Shared, mut socket: WebSocket) {
+async fn serve(shared: &Arc<Shared>, mut socket: WebSocket) {
     let mut shutdown = shared.shutdown.clone();
-    let hello = tokio::select! {
-        hello = tokio::time::timeout(shared.config.hello_timeout, next_frame(&mut socket)) => hello,
+    let first = tokio::select! {
+        first = tokio::time::timeout(shared.config.hello_timeout, next_frame(&mut socket)) => first,
         _ = super::stopping(&mut shutdown) => {
             refuse(&mut socket, error_body(ErrorCode::CoordinatorShutdown, "the coordinator is shutting down")).await;
             return;
         }
     };
-    let (token, model, queueing) = match hello {
-        Ok(Some(Ok(ClientFrame::Hello { token, model, queueing }))) => (token, model, queueing),
-        Ok(None) => return,
-        Ok(Some(Ok(ClientFrame::Leave))) => return,
+    let admitted = match first {
+        Ok(Some(Ok(ClientFrame::Hello { token, model, queueing }))) => {
+            let admitted = shared.join(&token, &model, queueing);
+            if let Ok(admitted) = &admitted {
+                tracing::info!(client = admitted.client, model, queueing, "client joined");
+            }
+            admitted
+        }
+        Ok(Some(Ok(ClientFrame::Resume { resume_token }))) => shared.resume(&resume_token),
+        Ok(None) | Ok(Some(Ok(ClientFrame::Leave))) => return,
         Ok(Some(Err(error))) => {
             let message = format!("expected a hello frame: {error}");
-            refuse(&mut socket, error_body(ErrorCode::CoordinatorConnectionError, message)).await;
-            return;
+            Err(error_body(ErrorCode::CoordinatorConnectionError, message))
         }
-        Err(_) => {
-            refuse(&mut socket, error_body(ErrorCode::CoordinatorConnectionError, "no hello frame in time")).await;
-            return;
-        }
+        Err(_) => Err(error_body(ErrorCode::CoordinatorConnectionError, "no hello frame in time")),
     };
-    let admitted = match shared.join(&token, &model, queueing) {
+    let admitted = match admitted {
         Ok(admitted) => admitted,
-        Err(body) => {
-            refuse(&mut socket, body).await;
-            return;
-        }
+        Err(body) => return refuse(&mut socket, body).await,
     };
-    let client = admitted.client;
-    tracing::info!(client, model, queueing, "client joined");
-    let mut rx = admitted.rx;
-    if let Some(frame) = admitted.first {
-        if !send(&mut socket, &frame).await {
-            shared.leave(client);
-            return;
+    let (client, epoch) = (admitted.client, admitted.epoch);
+    let end = attached(shared, &mut socket, admitted).await;
+    shared.socket_ended(client, epoch, end);
+    let _ = tokio::time::timeout(Duration::from_secs(1), socket.close()).await;
+}
+
+/// Serves a client's place or session on this socket until one of them
+/// ends it; says how.
+async fn attached(shared: &Shared, socket: &mut WebSocket, admitted: super::Admitted) -> SocketEnd {
+    let super::Admitted { client, mut rx, first, assigned_at, fatal, .. } = admitted;
+    for frame in &first {
+        if !send(socket, frame).await {
+            return SocketEnd::Dropped;
         }
     }
-
+    if let Some(body) = fatal {
+        refuse(socket, body).await;
+        return SocketEnd::Left;
+    }
     let period = shared.config.ws_heartbeat;
     let mut heartbeat = tokio::time::interval_at(Instant::now() + period, period);
     let mut last_heard = Instant::now();
-    let mut deadline: Option<Instant> = None;
+    let session_deadline =
+        |since: std::time::Instant| shared.config.max_session.map(|max| Instant::from_std(since) + max);
+    let mut deadline: Option<Instant> = assigned_at.and_then(session_deadline);
+    let mut shutdown = shared.shutdown.clone();
     // Pinned once: a fresh wait per loop turn would register and drop a
     // waiter on the shared shutdown channel for every frame sent.
     let stop = super::stopping(&mut shutdown);
@@ -116,23 +127,23 @@ async fn serve(shared: &Shared, mut socket: WebSocket) {
             biased;
             event = rx.recv() => match event {
                 Some(ToClient::Queued { position, estimated_wait }) => {
-                    if !send(&mut socket, &ServerFrame::Queued { position, estimated_wait }).await {
-                        break;
+                    if !send(socket, &ServerFrame::Queued { position, estimated_wait, resume: None }).await {
+                        return SocketEnd::Dropped;
                     }
                 }
                 Some(ToClient::Frame(frame)) => {
-                    if matches!(*frame, ServerFrame::Assigned { .. }) {
-                        deadline = shared.config.max_session.map(|max| Instant::now() + max);
+                    if matches!(*frame, ServerFrame::Assigned { .. }) && deadline.is_none() {
+                        deadline = session_deadline(std::time::Instant::now());
                     }
-                    if !send(&mut socket, &frame).await {
-                        break;
+                    if !send(socket, &frame).await {
+                        return SocketEnd::Dropped;
                     }
                 }
                 Some(ToClient::Fatal(body)) => {
-                    refuse(&mut socket, *body).await;
-                    break;
+                    refuse(socket, *body).await;
+                    return SocketEnd::Left;
                 }
-                None => break,
+                None => return SocketEnd::Superseded,
             },
             incoming = socket.next() => match incoming {
                 Some(Ok(Message::Text(text))) => {
@@ -140,35 +151,36 @@ async fn serve(shared: &Shared, mut socket: WebSocket) {
                     // A second hello or noise changes nothing.
                     if let Ok(ClientFrame::Leave) = serde_json::from_str::<ClientFrame>(&text) {
                         let _ = socket.send(Message::Close(Some(CloseFrame { code: 1000, reason: "".into() }))).await;
-                        break;
+                        return SocketEnd::Left;
                     }
                 }
-                Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break,
+                // A close frame is deliberate (the page went away); a broken
+                // connection may come back.
+                Some(Ok(Message::Close(_))) => return SocketEnd::Left,
+                Some(Err(_)) | None => return SocketEnd::Dropped,
                 Some(Ok(_)) => last_heard = Instant::now(),
             },
             _ = heartbeat.tick() => {
                 if last_heard.elapsed() > period * MISSED_HEARTBEATS {
                     tracing::info!(client, "client stopped answering heartbeats");
-                    break;
+                    return SocketEnd::Dropped;
                 }
                 if socket.send(Message::Ping(Vec::new().into())).await.is_err() {
-                    break;
+                    return SocketEnd::Dropped;
                 }
             }
             _ = async { sleep_until(deadline.expect("guarded")).await }, if deadline.is_some() => {
                 let max = shared.config.max_session.unwrap_or_default();
-                refuse(&mut socket, error_body(
+                refuse(socket, error_body(
                     ErrorCode::SessionTimeLimit,
                     format!("sessions last at most {} s", max.as_secs_f64()),
                 )).await;
-                break;
+                return SocketEnd::Left;
             }
             _ = &mut stop => {
-                refuse(&mut socket, error_body(ErrorCode::CoordinatorShutdown, "the coordinator is shutting down")).await;
-                break;
+                refuse(socket, error_body(ErrorCode::CoordinatorShutdown, "the coordinator is shutting down")).await;
+                return SocketEnd::Left;
             }
         }
     }
-    shared.leave(client);
-    let _ = tokio::time::timeout(Duration::from_secs(1), socket.close()).await;
 }

@@ -142,6 +142,8 @@ impl Client {
 pub enum Call {
     Start,
     Stop,
+    /// A health check answered 503 (the double was switched unhealthy).
+    HealthRefused,
     /// method and path under `/sessions/local/transport/webrtc`, and the body.
     Webrtc(String, String, String),
 }
@@ -153,6 +155,9 @@ pub struct FakeRuntime {
     pub addr: SocketAddr,
     pub calls: mpsc::UnboundedReceiver<Call>,
     pub healthy: Arc<AtomicBool>,
+    /// Whether a session runs (what `/health` says); tests may set it to
+    /// play a session started behind the coordinator's back, or lost.
+    pub running: Arc<AtomicBool>,
 }
 
 impl FakeRuntime {
@@ -176,14 +181,18 @@ impl FakeRuntime {
                 emission_fps: Some(30.0),
             },
         };
-        let (t1, t2, t3, t4) = (tx.clone(), tx.clone(), tx.clone(), tx.clone());
+        let (t1, t2, t3, t4, t5) = (tx.clone(), tx.clone(), tx.clone(), tx.clone(), tx.clone());
         let h = healthy.clone();
+        // Health tells whether a session runs, as the runtime's does.
+        let running = Arc::new(AtomicBool::new(false));
+        let (r1, r2, r3) = (running.clone(), running.clone(), running.clone());
         let health_model = model.clone();
         let app = Router::new()
             .route(
                 "/start_session",
                 post(move || {
                     let _ = t1.send(Call::Start);
+                    r1.store(true, Ordering::SeqCst);
                     let d = descriptor.clone();
                     async move { Json(d) }
                 }),
@@ -192,6 +201,7 @@ impl FakeRuntime {
                 "/stop_session",
                 post(move || {
                     let _ = t2.send(Call::Stop);
+                    r2.store(false, Ordering::SeqCst);
                     async { Json(()) }
                 }),
             )
@@ -199,11 +209,13 @@ impl FakeRuntime {
                 "/health",
                 get(move || {
                     let ok = h.load(Ordering::SeqCst);
+                    let state = if r3.load(Ordering::SeqCst) { "WAITING" } else { "READY" };
                     let model = health_model.clone();
                     async move {
                         if ok {
-                            Json(Health { status: "ok".into(), model, state: "running".into() }).into_response()
+                            Json(Health { status: "healthy".into(), model, state: state.into() }).into_response()
                         } else {
+                            let _ = t5.send(Call::HealthRefused);
                             StatusCode::SERVICE_UNAVAILABLE.into_response()
                         }
                     }
@@ -232,7 +244,7 @@ impl FakeRuntime {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        FakeRuntime { url: format!("http://{addr}"), addr, calls, healthy }
+        FakeRuntime { url: format!("http://{addr}"), addr, calls, healthy, running }
     }
 
     pub async fn next_call(&mut self) -> Call {

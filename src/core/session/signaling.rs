@@ -83,7 +83,9 @@ impl<V> Session<V> {
     pub(super) fn on_frame(&mut self, now: f64, frame: ServerFrame) {
         match frame {
             ServerFrame::Error(body) => self.fail(from_body(body, now)),
-            ServerFrame::Queued { position, estimated_wait } => {
+            // The SDK does not send `resume` yet.
+            ServerFrame::Resumed => {}
+            ServerFrame::Queued { position, estimated_wait, .. } => {
                 let Phase::Queue { heard, .. } = &mut self.phase else { return };
                 if !*heard {
                     *heard = true;

@@ -47,14 +47,14 @@ fn queue_positions_are_announced_once_per_change() {
     d.connect();
     d.token();
     d.input(Input::SocketOpen);
-    let first = d.frame(ServerFrame::Queued { position: 3, estimated_wait: Some(12.0) });
+    let first = d.frame(ServerFrame::Queued { position: 3, estimated_wait: Some(12.0), resume: None });
     assert!(first.contains(&Action::CancelTimer(Timer::Step)), "no deadline while queued");
     let info = WaitingInfo { position: Some(3), estimated_wait: Some(12.0) };
     assert!(first.contains(&Action::Emit(Event::WaitingInfoChanged(info))));
     assert_eq!(d.session.waiting_info(), Some(info));
-    let same = d.frame(ServerFrame::Queued { position: 3, estimated_wait: Some(12.0) });
+    let same = d.frame(ServerFrame::Queued { position: 3, estimated_wait: Some(12.0), resume: None });
     assert!(same.is_empty(), "no event without a change: {same:?}");
-    let next = d.frame(ServerFrame::Queued { position: 1, estimated_wait: None });
+    let next = d.frame(ServerFrame::Queued { position: 1, estimated_wait: None, resume: None });
     let info = WaitingInfo { position: Some(1), estimated_wait: None };
     assert_eq!(next, vec![Action::Emit(Event::WaitingInfoChanged(info))]);
     assert_eq!(d.session.status(), Status::Waiting);
@@ -220,7 +220,7 @@ fn disconnect_while_waiting_leaves_the_queue_and_aborts_connect() {
     d.connect();
     d.token();
     d.input(Input::SocketOpen);
-    d.frame(ServerFrame::Queued { position: 2, estimated_wait: None });
+    d.frame(ServerFrame::Queued { position: 2, estimated_wait: None, resume: None });
     d.session.disconnect(NOW);
     let actions = d.drain();
     assert!(actions.contains(&Action::SendFrame(ClientFrame::Leave)));

@@ -139,7 +139,7 @@ fn socket_dropped_while_queued() {
     d.connect();
     d.token();
     d.input(Input::SocketOpen);
-    d.frame(ServerFrame::Queued { position: 4, estimated_wait: None });
+    d.frame(ServerFrame::Queued { position: 4, estimated_wait: None, resume: None });
     let actions = d.input(Input::SocketClosed { code: 1001, reason: "going away".into() });
     let err = assert_connect_failed(&d, &actions, ErrorCode::CoordinatorConnectionError);
     assert!(err.message.contains("going away"));

@@ -1,0 +1,69 @@
+//! The coordinator reconciles each machine's own word about its session with
+//! what it scheduled: at start and on every health check.
+
+mod common;
+
+use std::sync::atomic::Ordering;
+
+use common::*;
+use reactor_protocol::ErrorCode;
+
+#[tokio::test]
+async fn a_session_left_from_before_a_restart_is_stopped_before_the_machine_serves() {
+    let mut double = FakeRuntime::start("echo").await;
+    double.running.store(true, Ordering::SeqCst); // an earlier coordinator's client
+    let server = start(config_with(&[("echo", &double)])).await;
+    let token = token(&server).await;
+    let mut client = Client::hello(&server, &token, "echo", true).await;
+    assert_eq!(double.next_call().await, Call::Stop, "the stale session goes first");
+    assert_eq!(double.next_call().await, Call::Start);
+    client.expect_assigned().await;
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_idle_machine_serves_without_a_stop() {
+    let mut double = FakeRuntime::start("echo").await;
+    let server = start(config_with(&[("echo", &double)])).await;
+    let token = token(&server).await;
+    let mut client = Client::hello(&server, &token, "echo", true).await;
+    assert_eq!(double.next_call().await, Call::Start);
+    client.expect_assigned().await;
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_free_machine_found_holding_a_session_is_stopped() {
+    let mut double = FakeRuntime::start("echo").await;
+    let server = start(config_with(&[("echo", &double)])).await;
+    let token = token(&server).await;
+    let client = Client::hello(&server, &token, "echo", true).await;
+    assert_eq!(double.next_call().await, Call::Start);
+    client.leave().await;
+    assert_eq!(double.next_call().await, Call::Stop);
+    // Someone starts a session behind the coordinator's back.
+    double.running.store(true, Ordering::SeqCst);
+    assert_eq!(double.next_call().await, Call::Stop);
+    assert!(!double.running.load(Ordering::SeqCst));
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_held_machine_that_lost_its_session_ends_it_and_serves_the_next() {
+    let mut double = FakeRuntime::start("echo").await;
+    let server = start(config_with(&[("echo", &double)])).await;
+    let token = token(&server).await;
+    let mut client = Client::hello(&server, &token, "echo", true).await;
+    client.expect_assigned().await;
+    assert_eq!(double.next_call().await, Call::Start);
+    let mut next = Client::hello(&server, &token, "echo", true).await;
+    next.expect_queued(1).await;
+    // The runtime restarted under the client: healthy, but no session.
+    double.running.store(false, Ordering::SeqCst);
+    let body = client.expect_error().await;
+    assert_eq!(body.code, ErrorCode::GpuConnectionError);
+    assert_eq!(double.next_call().await, Call::Stop);
+    assert_eq!(double.next_call().await, Call::Start);
+    next.expect_assigned().await;
+    server.shutdown().await;
+}
