@@ -45,6 +45,10 @@ pub struct Config {
     /// How long the place or session of a client whose socket dropped is
     /// held for its `resume`; zero ends it at once.
     pub resume_grace: Duration,
+    /// `redis://HOST:PORT`: keep the shared state there, so that several
+    /// coordinator processes serve the same queues and machines; `None`
+    /// keeps it in this process's memory.
+    pub redis: Option<String>,
 }
 
 impl Default for Config {
@@ -67,6 +71,7 @@ impl Default for Config {
             max_ws_message: 16 * 1024,
             max_proxy_body: 256 * 1024,
             resume_grace: Duration::from_secs(15),
+            redis: None,
         }
     }
 }
@@ -116,6 +121,9 @@ pub struct FileConfig {
     pub max_sessions_per_key: Option<usize>,
     #[serde(default)]
     pub max_session_secs: Option<u64>,
+    /// As `--redis`.
+    #[serde(default)]
+    pub redis: Option<String>,
 }
 
 /// Parses `echo=2,generator=1`.

@@ -91,7 +91,7 @@ pub async fn start(config: Config) -> Result<ServerHandle, Error> {
     let specs =
         machines.iter().map(|m| coordinator::MachineSpec { model: m.model.clone(), url: m.url.clone() }).collect();
     let api_keys = config.effective_api_keys();
-    let (shared, router) = coordinator::build(config.clone(), specs, stopped.clone()).await;
+    let (shared, router) = coordinator::build(config.clone(), specs, stopped.clone()).await?;
     let router = static_files::routes(router, config.www_dir.as_deref(), config.pkg_dir.as_deref())
         .layer(axum::extract::DefaultBodyLimit::max(config.max_proxy_body))
         .layer(cors());

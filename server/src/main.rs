@@ -24,7 +24,7 @@ struct Args {
     #[arg(long = "api-key", value_name = "KEY")]
     api_keys: Vec<String>,
 
-    /// JSON config file: {"api_keys": [...], "max_sessions_per_key": N, "max_session_secs": N}.
+    /// JSON config file: {"api_keys": [...], "max_sessions_per_key": N, "max_session_secs": N, "redis": URL}.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
 
@@ -73,6 +73,12 @@ struct Args {
     /// dropped is held for it to resume (0: given up at once).
     #[arg(long, default_value_t = 15.0)]
     resume_grace_secs: f64,
+
+    /// Keep the shared state (tokens, queues, machines, sessions) in this
+    /// Redis, e.g. redis://127.0.0.1:6379, so that several coordinator
+    /// processes serve the same models and machines. Default: in memory.
+    #[arg(long, value_name = "URL")]
+    redis: Option<String>,
 }
 
 fn config_from(args: Args) -> Result<Config, String> {
@@ -83,6 +89,15 @@ fn config_from(args: Args) -> Result<Config, String> {
         config.api_keys.extend(file.api_keys);
         config.max_sessions_per_key = file.max_sessions_per_key;
         config.max_session = file.max_session_secs.map(Duration::from_secs);
+        config.redis = file.redis;
+    }
+    if args.redis.is_some() {
+        config.redis = args.redis;
+    }
+    if let Some(url) = &config.redis {
+        if !url.starts_with("redis://") {
+            return Err(format!("--redis must be a redis://HOST:PORT URL, got `{url}`"));
+        }
     }
     config.machines = parse_machines(&args.machines)?;
     config.machine_urls = args.machine_urls.iter().map(|s| parse_machine_url(s)).collect::<Result<_, _>>()?;

@@ -18,7 +18,7 @@ use super::queue::{ClientId, MachineId, MachineState};
 use super::{MachineOp, Shared};
 
 /// Consecutive failed health checks before a machine is declared dead.
-const FAILED_CHECKS: u32 = 2;
+pub(super) const FAILED_CHECKS: u32 = 2;
 
 pub(crate) async fn run(
     shared: Arc<Shared>,
@@ -78,7 +78,7 @@ pub(crate) async fn run(
 
 /// What a healthy machine says of its session.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum SessionSeen {
+pub(super) enum SessionSeen {
     Running,
     Idle,
     /// Still loading its model, or stopping: not to be handed out yet.
@@ -96,22 +96,43 @@ fn session_seen(state: &str) -> SessionSeen {
     }
 }
 
-async fn reconcile(shared: &Shared, id: MachineId, url: &str, state: MachineState, session: SessionSeen) {
+/// What a health check calls for, from what the coordinator holds and
+/// what the machine says (the same rule in memory and in Redis mode).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Fix {
+    /// Not yet seen since the coordinator started, or back from the dead.
+    Ready,
+    /// Healthy but not known clean: stop its session before it serves.
+    Reset,
+    /// Free, yet holding a session nobody here started.
+    Reclaim,
+    /// Held, yet idle: the session was lost under its client.
+    Lost,
+}
+
+pub(super) fn decide(state: MachineState, session: SessionSeen) -> Option<Fix> {
     match (state, session) {
-        // Not yet seen since the coordinator started, or back from the dead.
-        (MachineState::Resetting, SessionSeen::Idle) => {
-            shared.with_scheduler(|s, ev| s.machine_ready(id, Instant::now(), ev));
-        }
-        (MachineState::Resetting | MachineState::Down, SessionSeen::Running | SessionSeen::Idle) => {
+        (MachineState::Resetting, SessionSeen::Idle) => Some(Fix::Ready),
+        (MachineState::Resetting | MachineState::Down, SessionSeen::Running | SessionSeen::Idle) => Some(Fix::Reset),
+        (MachineState::Free, SessionSeen::Running) => Some(Fix::Reclaim),
+        (MachineState::Held(_), SessionSeen::Idle) => Some(Fix::Lost),
+        _ => None,
+    }
+}
+
+async fn reconcile(shared: &Shared, id: MachineId, url: &str, state: MachineState, session: SessionSeen) {
+    match decide(state, session) {
+        Some(Fix::Ready) => shared.with_scheduler(|s, ev| s.machine_ready(id, Instant::now(), ev)),
+        Some(Fix::Reset) => {
             tracing::info!(machine = id, url, ?session, "machine healthy; resetting it before it serves");
             reset(shared, id, url).await;
         }
-        (MachineState::Free, SessionSeen::Running) if shared.lock().scheduler.reclaim(id) => {
+        Some(Fix::Reclaim) if shared.lock().scheduler.reclaim(id) => {
             tracing::warn!(machine = id, url, "free machine holds a session nobody here started; stopping it");
             reset(shared, id, url).await;
         }
-        (MachineState::Held(client), SessionSeen::Idle) => {
-            tracing::warn!(machine = id, url, client, "machine lost the session of its client");
+        Some(Fix::Lost) => {
+            tracing::warn!(machine = id, url, ?state, "machine lost the session of its client");
             shared.with_scheduler(|s, ev| s.machine_down(id, ev));
             reset(shared, id, url).await;
         }
@@ -120,7 +141,7 @@ async fn reconcile(shared: &Shared, id: MachineId, url: &str, state: MachineStat
 }
 
 /// `Some` with what a machine says of its session when it is healthy.
-async fn check(shared: &Shared, url: &str, timeout: Duration) -> Option<SessionSeen> {
+pub(super) async fn check(shared: &Shared, url: &str, timeout: Duration) -> Option<SessionSeen> {
     let request = shared.http.get(format!("{url}{}", paths::HEALTH)).timeout(timeout).send();
     let response = request.await.ok().filter(|r| r.status().is_success())?;
     // A machine that answers but says nothing readable of its state is
@@ -142,7 +163,7 @@ async fn start(shared: &Shared, id: MachineId, url: &str, client: ClientId) {
     }
 }
 
-async fn start_session(shared: &Shared, url: &str) -> Result<(SessionDescriptor, Vec<IceServer>), String> {
+pub(super) async fn start_session(shared: &Shared, url: &str) -> Result<(SessionDescriptor, Vec<IceServer>), String> {
     let timeout = Duration::from_secs(30);
     let response = shared
         .http
@@ -174,17 +195,24 @@ async fn start_session(shared: &Shared, url: &str) -> Result<(SessionDescriptor,
     Ok((descriptor, ice_servers))
 }
 
-async fn reset(shared: &Shared, id: MachineId, url: &str) {
+/// `stop_session`; true when the machine confirmed it.
+pub(super) async fn stop_session(shared: &Shared, url: &str) -> bool {
     let stopped =
         shared.http.post(format!("{url}{}", paths::STOP_SESSION)).timeout(Duration::from_secs(10)).send().await;
     match stopped {
-        Ok(r) if r.status().is_success() => {
-            tracing::debug!(machine = id, "machine reset");
-            shared.with_scheduler(|s, ev| s.machine_ready(id, Instant::now(), ev));
-        }
+        Ok(r) if r.status().is_success() => true,
         other => {
-            tracing::warn!(machine = id, url, result = ?other.map(|r| r.status()), "stop_session failed");
-            shared.with_scheduler(|s, ev| s.machine_down(id, ev));
+            tracing::warn!(url, result = ?other.map(|r| r.status()), "stop_session failed");
+            false
         }
+    }
+}
+
+async fn reset(shared: &Shared, id: MachineId, url: &str) {
+    if stop_session(shared, url).await {
+        tracing::debug!(machine = id, "machine reset");
+        shared.with_scheduler(|s, ev| s.machine_ready(id, Instant::now(), ev));
+    } else {
+        shared.with_scheduler(|s, ev| s.machine_down(id, ev));
     }
 }

@@ -2,6 +2,7 @@
 //! pool of machines (each just a URL speaking the runtime local API), the
 //! client WebSockets and the signaling proxy.
 
+mod cluster;
 mod machines;
 mod proxy;
 pub mod queue;
@@ -126,6 +127,8 @@ pub(crate) struct Shared {
     pub shutdown: watch::Receiver<bool>,
     live_sockets: AtomicUsize,
     sockets_gone: Notify,
+    /// Redis mode: the state shared with other coordinator processes.
+    cluster: Option<cluster::Cluster>,
 }
 
 /// A registered machine, as given to [`build`].
@@ -137,12 +140,17 @@ pub struct MachineSpec {
 /// Builds the coordinator's state and router, and spawns one task per
 /// machine (health checks, start and reset calls); returns once every
 /// machine has been looked at once, so that the first clients find the
-/// pool as it really is.
+/// pool as it really is. Fails only when `config.redis` cannot be used.
 pub(crate) async fn build(
     config: Config,
     machines: Vec<MachineSpec>,
     shutdown: watch::Receiver<bool>,
-) -> (Arc<Shared>, Router<()>) {
+) -> Result<(Arc<Shared>, Router<()>), crate::Error> {
+    let cluster = match &config.redis {
+        Some(url) => Some(cluster::Cluster::connect(url, &machines).await.map_err(|e| format!("--redis {url}: {e}"))?),
+        None => None,
+    };
+    let in_memory = cluster.is_none();
     let mut scheduler = Scheduler::new();
     let mut receivers = Vec::new();
     let mut entries = Vec::new();
@@ -175,26 +183,34 @@ pub(crate) async fn build(
         shutdown,
         live_sockets: AtomicUsize::new(0),
         sockets_gone: Notify::new(),
+        cluster,
     });
-    let mut checks = Vec::new();
-    for (id, url, rx) in receivers {
-        let (checked, check) = oneshot::channel();
-        checks.push(check);
-        tokio::spawn(machines::run(shared.clone(), id, url, rx, checked));
-    }
-    for check in checks {
-        let _ = check.await;
+    if in_memory {
+        let mut checks = Vec::new();
+        for (id, url, rx) in receivers {
+            let (checked, check) = oneshot::channel();
+            checks.push(check);
+            tokio::spawn(machines::run(shared.clone(), id, url, rx, checked));
+        }
+        for check in checks {
+            let _ = check.await;
+        }
+    } else {
+        cluster::Cluster::run(&shared).await;
     }
     let router = Router::new()
         .route(reactor_protocol::coordinator::TOKENS_PATH, post(issue_token))
         .route(reactor_protocol::coordinator::WS_PATH, get(ws::upgrade))
         .route("/sessions/{session_id}/transport/webrtc/{*rest}", any(proxy::forward))
         .with_state(shared.clone());
-    (shared, router)
+    Ok((shared, router))
 }
 
 async fn issue_token(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
     let key = headers.get(API_KEY_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if let Some(cluster) = &shared.cluster {
+        return issue_shared_token(&shared, cluster, key).await;
+    }
     let mut inner = shared.lock();
     match inner.tokens.issue(key, Instant::now()) {
         Some(token) => {
@@ -202,6 +218,19 @@ async fn issue_token(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> R
             Json(TokenResponse { token, expires_in }).into_response()
         }
         None => error_response(StatusCode::UNAUTHORIZED, ErrorCode::AuthenticationFailed, "invalid API key"),
+    }
+}
+
+/// Redis mode: the key is checked here, the token kept in Redis.
+async fn issue_shared_token(shared: &Shared, cluster: &cluster::Cluster, key: &str) -> Response {
+    if !shared.lock().tokens.accepts(key) {
+        return error_response(StatusCode::UNAUTHORIZED, ErrorCode::AuthenticationFailed, "invalid API key");
+    }
+    let token = tokens::random_hex(32);
+    let ttl = shared.config.token_ttl;
+    match cluster.issue_token(&token, key, ttl).await {
+        Ok(()) => Json(TokenResponse { token, expires_in: ttl.as_secs() }).into_response(),
+        Err(body) => (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response(),
     }
 }
 
@@ -233,8 +262,44 @@ impl Shared {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// The shared state; only Redis-mode tasks ask for it.
+    fn cluster(&self) -> &cluster::Cluster {
+        self.cluster.as_ref().expect("Redis mode")
+    }
+
     /// Checks a hello and puts the client in line (or on a machine).
-    pub fn join(&self, token: &str, model: &str, queueing: bool) -> Result<Admitted, ErrorBody> {
+    pub async fn join(&self, token: &str, model: &str, queueing: bool) -> Result<Admitted, ErrorBody> {
+        match &self.cluster {
+            Some(cluster) => cluster.join(self, token, model, queueing).await,
+            None => self.join_here(token, model, queueing),
+        }
+    }
+
+    /// A `resume` frame: this socket takes over the client's place or session.
+    pub async fn resume(&self, resume: &str) -> Result<Admitted, ErrorBody> {
+        match &self.cluster {
+            Some(cluster) => cluster.resume(resume).await,
+            None => self.resume_here(resume),
+        }
+    }
+
+    /// The socket task of `epoch` ended (see [`SocketEnd`]).
+    pub async fn socket_ended(self: &Arc<Self>, client: ClientId, epoch: u64, end: SocketEnd) {
+        match &self.cluster {
+            Some(cluster) => cluster.socket_ended(self, client, epoch, end).await,
+            None => self.socket_ended_here(client, epoch, end),
+        }
+    }
+
+    /// Where the proxy sends a session's signaling, if the token owns it.
+    pub async fn route(&self, session_id: &str) -> Option<(String, String)> {
+        match &self.cluster {
+            Some(cluster) => cluster.route(session_id).await,
+            None => self.route_here(session_id),
+        }
+    }
+
+    fn join_here(&self, token: &str, model: &str, queueing: bool) -> Result<Admitted, ErrorBody> {
         let now = Instant::now();
         let mut guard = self.lock();
         let inner = &mut *guard;
@@ -288,13 +353,13 @@ impl Shared {
         Ok(Admitted { client, epoch: 0, rx, first, assigned_at: None, fatal: None })
     }
 
-    fn resume_info(&self, token: &str) -> ResumeInfo {
+    pub(crate) fn resume_info(&self, token: &str) -> ResumeInfo {
         ResumeInfo { token: token.to_string(), grace: self.config.resume_grace.as_secs_f64() }
     }
 
     /// A `resume` frame: this socket takes over the client's place or
     /// session (from a dropped socket, or one that is not known dead yet).
-    pub fn resume(&self, resume: &str) -> Result<Admitted, ErrorBody> {
+    fn resume_here(&self, resume: &str) -> Result<Admitted, ErrorBody> {
         let mut guard = self.lock();
         let inner = &mut *guard;
         let gone = || {
@@ -325,7 +390,7 @@ impl Shared {
 
     /// The socket task of `epoch` ended. A dropped socket keeps the place
     /// or session for the grace period, so that `resume` can take it back.
-    pub fn socket_ended(self: &Arc<Self>, client: ClientId, epoch: u64, end: SocketEnd) {
+    fn socket_ended_here(self: &Arc<Self>, client: ClientId, epoch: u64, end: SocketEnd) {
         let grace = self.config.resume_grace;
         let detached = {
             let mut inner = self.lock();
@@ -380,8 +445,7 @@ impl Shared {
         apply(inner, events);
     }
 
-    /// Where the proxy sends a session's signaling, if the token owns it.
-    pub fn route(&self, session_id: &str) -> Option<(String, String)> {
+    fn route_here(&self, session_id: &str) -> Option<(String, String)> {
         let inner = self.lock();
         let session = inner.sessions.get(session_id)?;
         Some((session.token.clone(), inner.machines[session.machine].url.clone()))

@@ -21,7 +21,7 @@ pub(crate) async fn forward(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let Some((owner_token, machine_url)) = shared.route(&session_id) else {
+    let Some((owner_token, machine_url)) = shared.route(&session_id).await else {
         return error_response(StatusCode::NOT_FOUND, ErrorCode::AuthenticationFailed, "no such session");
     };
     let bearer = headers

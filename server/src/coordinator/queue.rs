@@ -80,7 +80,7 @@ pub struct Scheduler {
 }
 
 /// Wait estimate when no session has finished yet (seconds per turn).
-const DEFAULT_SESSION_SECS: f64 = 60.0;
+pub(crate) const DEFAULT_SESSION_SECS: f64 = 60.0;
 
 impl Scheduler {
     pub fn new() -> Self {

@@ -26,9 +26,14 @@ impl Tokens {
         self.ttl
     }
 
+    /// Whether `key` is one of the accepted API keys.
+    pub fn accepts(&self, key: &str) -> bool {
+        self.keys.iter().any(|k| constant_time_eq(k.as_bytes(), key.as_bytes()))
+    }
+
     /// A new token for a valid key.
     pub fn issue(&mut self, key: &str, now: Instant) -> Option<String> {
-        if !self.keys.iter().any(|k| constant_time_eq(k.as_bytes(), key.as_bytes())) {
+        if !self.accepts(key) {
             return None;
         }
         while let Some((expiry, token)) = self.expiries.front() {

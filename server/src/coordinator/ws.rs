@@ -71,13 +71,13 @@ async fn serve(shared: &Arc<Shared>, mut socket: WebSocket) {
     };
     let admitted = match first {
         Ok(Some(Ok(ClientFrame::Hello { token, model, queueing }))) => {
-            let admitted = shared.join(&token, &model, queueing);
+            let admitted = shared.join(&token, &model, queueing).await;
             if let Ok(admitted) = &admitted {
                 tracing::info!(client = admitted.client, model, queueing, "client joined");
             }
             admitted
         }
-        Ok(Some(Ok(ClientFrame::Resume { resume_token }))) => shared.resume(&resume_token),
+        Ok(Some(Ok(ClientFrame::Resume { resume_token }))) => shared.resume(&resume_token).await,
         Ok(None) | Ok(Some(Ok(ClientFrame::Leave))) => return,
         Ok(Some(Err(error))) => {
             let message = format!("expected a hello frame: {error}");
@@ -91,7 +91,7 @@ async fn serve(shared: &Arc<Shared>, mut socket: WebSocket) {
     };
     let (client, epoch) = (admitted.client, admitted.epoch);
     let end = attached(shared, &mut socket, admitted).await;
-    shared.socket_ended(client, epoch, end);
+    shared.socket_ended(client, epoch, end).await;
     let _ = tokio::time::timeout(Duration::from_secs(1), socket.close()).await;
 }
 

@@ -23,6 +23,8 @@ use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
+pub mod redis_server;
+
 /// Generous bound for anything that should happen "now".
 pub const SOON: Duration = Duration::from_secs(10);
 
@@ -50,7 +52,12 @@ pub async fn token(server: &ServerHandle) -> String {
 }
 
 pub async fn token_for(server: &ServerHandle, key: &str) -> String {
-    let response = http().post(format!("{}/tokens", server.url())).header(API_KEY_HEADER, key).send().await.unwrap();
+    token_at(&server.url(), key).await
+}
+
+/// A token from the coordinator at `url` (`http://…`).
+pub async fn token_at(url: &str, key: &str) -> String {
+    let response = http().post(format!("{url}/tokens")).header(API_KEY_HEADER, key).send().await.unwrap();
     assert_eq!(response.status(), 200);
     response.json::<TokenResponse>().await.unwrap().token
 }
@@ -61,7 +68,12 @@ pub struct Client {
 
 impl Client {
     pub async fn connect(server: &ServerHandle) -> Client {
-        let (ws, _) = tokio_tungstenite::connect_async(server.ws_url()).await.expect("ws connects");
+        Client::connect_to(&server.ws_url()).await
+    }
+
+    /// Connects to a coordinator's WebSocket URL (`ws://…/ws`).
+    pub async fn connect_to(ws_url: &str) -> Client {
+        let (ws, _) = tokio_tungstenite::connect_async(ws_url).await.expect("ws connects");
         Client { ws }
     }
 
