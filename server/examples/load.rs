@@ -97,6 +97,14 @@ struct Args {
     /// API key for POST /tokens.
     #[arg(long, default_value = "dev-key")]
     api_key: String,
+    /// Coordinator processes sharing one pool (needs --redis); clients are
+    /// spread over them in turn, the machine runs in the first.
+    #[arg(long, default_value_t = 1)]
+    coordinators: usize,
+    /// Start a private redis-server (loopback, random port, no persistence)
+    /// and run the coordinators with `--redis` on it.
+    #[arg(long)]
+    redis: bool,
 }
 
 fn main() {
@@ -163,7 +171,37 @@ fn raise_fd_limit(needed: u64) -> Result<u64, String> {
     Ok(soft)
 }
 
-async fn spawn_coordinator(args: &Args) -> Result<Coordinator, String> {
+/// A private redis-server for the run, killed on drop.
+struct Redis {
+    child: Child,
+    url: String,
+    _dir: PathBuf,
+}
+
+async fn spawn_redis() -> Result<Redis, String> {
+    let port =
+        std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map_err(|e| e.to_string())?.port();
+    let dir = std::env::temp_dir().join(format!("reactor-load-redis-{port}"));
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let child = Command::new("redis-server")
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+        .current_dir(&dir)
+        .stdout(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| format!("redis-server: {e} (apt-get install redis-server)"))?;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while TcpStream::connect(("127.0.0.1", port)).await.is_err() {
+        if Instant::now() > deadline {
+            return Err("redis-server did not listen within 10 s".into());
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    println!("redis: redis-server on 127.0.0.1:{port}");
+    Ok(Redis { child, url: format!("redis://127.0.0.1:{port}"), _dir: dir })
+}
+
+async fn spawn_coordinator(args: &Args, index: usize, redis: Option<&str>) -> Result<Coordinator, String> {
     let server = match &args.server {
         Some(path) => path.clone(),
         None => {
@@ -178,10 +216,21 @@ async fn spawn_coordinator(args: &Args) -> Result<Coordinator, String> {
             server.display()
         ));
     }
-    let log_path = args.server_log.clone().unwrap_or_else(|| std::env::temp_dir().join("reactor-load-coordinator.log"));
+    let log_path = args
+        .server_log
+        .clone()
+        .unwrap_or_else(|| std::env::temp_dir().join("reactor-load-coordinator.log"))
+        .with_extension(format!("{index}.log"));
     let log = std::fs::File::create(&log_path).map_err(|e| format!("{}: {e}", log_path.display()))?;
-    let mut child = Command::new(&server)
-        .args(["--listen", "127.0.0.1:0", "--machines", "echo=1"])
+    // The one machine runs in the first process; the others serve it
+    // through the shared pool.
+    let machines = if index == 0 { "echo=1" } else { "" };
+    let mut command = Command::new(&server);
+    command.args(["--listen", "127.0.0.1:0", "--machines", machines]);
+    if let Some(url) = redis {
+        command.args(["--redis", url]);
+    }
+    let mut child = command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::from(log))
@@ -329,6 +378,18 @@ fn proc_kb(pid: u32, field: &str) -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
+/// Summed over processes; `None` if any is unknown.
+fn sum_kb(pids: &[u32], field: &str) -> Option<u64> {
+    pids.iter().map(|&p| proc_kb(p, field)).sum()
+}
+
+fn cpu_all(pids: &[u32]) -> Option<Duration> {
+    if pids.is_empty() {
+        return None;
+    }
+    pids.iter().map(|&p| cpu_time(p)).sum()
+}
+
 /// User + system CPU time of a process.
 fn cpu_time(pid: u32) -> Option<Duration> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
@@ -392,22 +453,35 @@ async fn run(args: Args) -> Result<bool, String> {
         loadavg()
     );
 
-    let mut coordinator = match &args.url {
-        Some(url) => {
-            Coordinator { child: None, pid: args.pid, ws: ws_url(url)?, http: url.trim_end_matches('/').to_string() }
+    if args.coordinators > 1 && !args.redis {
+        return Err("--coordinators N needs --redis (their shared state)".into());
+    }
+    let redis = if args.redis { Some(spawn_redis().await?) } else { None };
+    let mut coordinators = Vec::new();
+    match &args.url {
+        Some(url) => coordinators.push(Coordinator {
+            child: None,
+            pid: args.pid,
+            ws: ws_url(url)?,
+            http: url.trim_end_matches('/').to_string(),
+        }),
+        None => {
+            for index in 0..args.coordinators.max(1) {
+                coordinators.push(spawn_coordinator(&args, index, redis.as_ref().map(|r| r.url.as_str())).await?);
+            }
         }
-        None => spawn_coordinator(&args).await?,
-    };
-    let pid = coordinator.pid;
-    let rss_idle = pid.and_then(|p| proc_kb(p, "VmRSS"));
+    }
+    let targets: Vec<(String, String)> = coordinators.iter().map(|c| (c.http.clone(), c.ws.clone())).collect();
+    let (first_http, first_ws) = targets[0].clone();
+    let pids: Vec<u32> = coordinators.iter().filter_map(|c| c.pid).collect();
+    let rss_idle = sum_kb(&pids, "VmRSS");
 
     let http = reqwest::Client::builder()
         .no_proxy()
         .pool_max_idle_per_host(args.connect_concurrency)
         .build()
         .map_err(|e| e.to_string())?;
-    let shared_token =
-        if args.shared_token { Some(token(&http, &coordinator.http, &args.api_key).await?) } else { None };
+    let shared_token = if args.shared_token { Some(token(&http, &first_http, &args.api_key).await?) } else { None };
 
     let (report_tx, mut reports) = mpsc::unbounded_channel::<Report>();
     let mut leaves: Vec<Option<oneshot::Sender<LeaveRequest>>> = (0..=n).map(|_| None).collect();
@@ -417,9 +491,9 @@ async fn run(args: Args) -> Result<bool, String> {
     // The holder: client 0 takes the free machine.
     let first_token = match &shared_token {
         Some(t) => t.clone(),
-        None => token(&http, &coordinator.http, &args.api_key).await?,
+        None => token(&http, &first_http, &args.api_key).await?,
     };
-    let (ws, first) = join(&coordinator.ws, &first_token).await?;
+    let (ws, first) = join(&first_ws, &first_token).await?;
     if !matches!(first, Got::Assigned) {
         return Err("the first client did not get the free machine".into());
     }
@@ -433,8 +507,7 @@ async fn run(args: Args) -> Result<bool, String> {
     let joins = futures_util::stream::iter(1..=n)
         .map(|client| {
             let http = http.clone();
-            let base = coordinator.http.clone();
-            let ws_url = coordinator.ws.clone();
+            let (base, ws_url) = targets[client % targets.len()].clone();
             let key = args.api_key.clone();
             let shared = shared_token.clone();
             async move {
@@ -476,7 +549,7 @@ async fn run(args: Args) -> Result<bool, String> {
         return Err(format!("{} of {n} clients did not queue: {failures:?}", failures.values().sum::<usize>()));
     }
     drop(report_tx);
-    let rss_held = pid.and_then(|p| proc_kb(p, "VmRSS"));
+    let rss_held = sum_kb(&pids, "VmRSS");
     println!(
         "connected: {n} clients queued (positions 1..={n}) in {:.2} s ({:.0}/s); coordinator RSS {} idle -> {} holding them ({:.1} KiB per client)",
         connect_time.as_secs_f64(),
@@ -489,6 +562,8 @@ async fn run(args: Args) -> Result<bool, String> {
         }
     );
 
+    let redis_pid = redis.as_ref().and_then(|r| r.child.id());
+    let redis_cpu_before = redis_pid.and_then(cpu_time);
     // Rounds.
     println!(
         "{:>5} {:>8} {:>8} {:>7} {:>8} {:>8} {:>8} {:>8} {:>8} {:>9} {:>8} {:>8}",
@@ -506,7 +581,7 @@ async fn run(args: Args) -> Result<bool, String> {
             println!("nobody left waiting after {} rounds", round - 1);
             break;
         }
-        let cpu_before = pid.and_then(cpu_time);
+        let cpu_before = cpu_all(&pids);
         let bench_before = cpu_time(std::process::id());
         let (tx, rx) = oneshot::channel();
         let leave = leaves[holder].take().ok_or("holder already left")?;
@@ -555,7 +630,7 @@ async fn run(args: Args) -> Result<bool, String> {
                 }
             }
         }
-        let cpu = match (cpu_before, pid.and_then(cpu_time)) {
+        let cpu = match (cpu_before, cpu_all(&pids)) {
             (Some(a), Some(b)) => Some(b.saturating_sub(a)),
             _ => None,
         };
@@ -588,8 +663,12 @@ async fn run(args: Args) -> Result<bool, String> {
             break;
         }
     }
-    let rss_end = pid.and_then(|p| proc_kb(p, "VmRSS"));
-    let hwm = pid.and_then(|p| proc_kb(p, "VmHWM"));
+    let redis_cpu = match (redis_cpu_before, redis_pid.and_then(cpu_time)) {
+        (Some(a), Some(b)) => Some(b.saturating_sub(a)),
+        _ => None,
+    };
+    let rss_end = sum_kb(&pids, "VmRSS");
+    let hwm = sum_kb(&pids, "VmHWM");
 
     // Overall.
     let mut all: Vec<Duration> = results.iter().flat_map(|r| r.latencies.iter().copied()).collect();
@@ -625,6 +704,9 @@ async fn run(args: Args) -> Result<bool, String> {
             bench.map_or("?".into(), |d| format!("{:.0}", ms(d)))
         );
     }
+    if let Some(cpu) = redis_cpu {
+        println!("CPU during the rounds: redis-server {:.0} ms", ms(cpu));
+    }
     println!(
         "coordinator memory: RSS {} idle, {} with {n} clients, {} at the end, peak {}; bench RSS {}",
         mib(rss_idle),
@@ -640,11 +722,14 @@ async fn run(args: Args) -> Result<bool, String> {
 
     // Shutdown: every connected client must hear COORDINATOR_SHUTDOWN.
     let mut shutdown_ok = true;
-    if let (Some(mut child), Some(pid)) = (coordinator.child.take(), pid) {
+    let children: Vec<(Child, u32)> = coordinators.iter_mut().filter_map(|c| Some((c.child.take()?, c.pid?))).collect();
+    if !children.is_empty() {
         let connected = position.iter().filter(|&&p| p > 0).count() + 1;
         let t0 = Instant::now();
-        // SAFETY: signalling our own child by its pid.
-        unsafe { libc::kill(pid as libc::pid_t, libc::SIGTERM) };
+        for (_, pid) in &children {
+            // SAFETY: signalling our own child by its pid.
+            unsafe { libc::kill(*pid as libc::pid_t, libc::SIGTERM) };
+        }
         let mut told = 0usize;
         let mut closed = 0usize;
         let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
@@ -657,26 +742,28 @@ async fn run(args: Args) -> Result<bool, String> {
             }
         }
         let told_time = t0.elapsed();
-        let exited = tokio::time::timeout(Duration::from_secs(10), child.wait()).await.ok().and_then(Result::ok);
+        let mut exited = 0;
+        for (mut child, _) in children {
+            let status = tokio::time::timeout(Duration::from_secs(10), child.wait()).await.ok().and_then(Result::ok);
+            exited += usize::from(status.is_some());
+            let _ = child.kill().await;
+        }
         println!(
-            "shutdown: {told} of {connected} clients told COORDINATOR_SHUTDOWN, {closed} closed, in {:.0} ms; coordinator {}",
+            "shutdown: {told} of {connected} clients told COORDINATOR_SHUTDOWN, {closed} closed, in {:.0} ms; {exited} of {} coordinator(s) exited",
             ms(told_time),
-            match exited {
-                Some(status) => format!("exited ({status})"),
-                None => "did not exit within 10 s (killed)".into(),
-            }
+            pids.len(),
         );
-        shutdown_ok = told == connected && exited.is_some();
-        let _ = child.kill().await;
+        shutdown_ok = told == connected && exited == pids.len();
     }
 
     let complete = results.len() == args.rounds && lost == 0 && wrong == 0;
     let ok = complete && p99 < args.target_p99_ms && shutdown_ok;
     println!(
-        "result: {} (p99 {p99:.1} ms, target < {} ms; {} clients held; every update {})",
+        "result: {} (p99 {p99:.1} ms, target < {} ms; {} clients held by {}; every update {})",
         if ok { "PASS" } else { "FAIL" },
         args.target_p99_ms,
         n,
+        if args.redis { format!("{} coordinators sharing Redis", coordinators.len()) } else { "1 coordinator".into() },
         if lost == 0 && wrong == 0 { "delivered and consistent" } else { "NOT delivered or inconsistent" }
     );
     Ok(ok)

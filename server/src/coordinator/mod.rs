@@ -238,6 +238,40 @@ pub(crate) fn error_body(code: ErrorCode, message: impl Into<String>) -> ErrorBo
     ErrorBody { code, message: message.into(), retry_after: None }
 }
 
+/// Why a `hello` or `resume` is refused: the same words in both modes.
+mod refusal {
+    use super::{error_body, ErrorBody, ErrorCode};
+
+    pub fn bad_token() -> ErrorBody {
+        error_body(ErrorCode::AuthenticationFailed, "invalid or expired token")
+    }
+
+    pub fn unknown_model(model: &str) -> ErrorBody {
+        error_body(ErrorCode::UnknownModel, format!("no model named `{model}` is served here"))
+    }
+
+    pub fn limit_reached(limit: usize) -> ErrorBody {
+        error_body(
+            ErrorCode::SessionLimitReached,
+            format!("this API key already holds {limit} session(s) or queue place(s)"),
+        )
+    }
+
+    pub fn no_capacity(model: &str, retry_after: f64) -> ErrorBody {
+        ErrorBody {
+            code: ErrorCode::NoCapacity,
+            message: format!("every {model} machine is busy and queueing is off"),
+            retry_after: Some(retry_after.ceil()),
+        }
+    }
+
+    pub fn resume_gone() -> ErrorBody {
+        let message =
+            "the coordinator no longer holds this place or session (its grace period passed, or it restarted)";
+        error_body(ErrorCode::ResumeFailed, message)
+    }
+}
+
 pub(crate) fn error_response(status: StatusCode, code: ErrorCode, message: &str) -> Response {
     (status, Json(error_body(code, message))).into_response()
 }
@@ -304,17 +338,14 @@ impl Shared {
         let mut guard = self.lock();
         let inner = &mut *guard;
         let Some(key) = inner.tokens.check(token, now).map(str::to_string) else {
-            return Err(error_body(ErrorCode::AuthenticationFailed, "invalid or expired token"));
+            return Err(refusal::bad_token());
         };
         if !inner.scheduler.has_model(model) {
-            return Err(error_body(ErrorCode::UnknownModel, format!("no model named `{model}` is served here")));
+            return Err(refusal::unknown_model(model));
         }
         if let Some(limit) = self.config.max_sessions_per_key {
             if inner.per_key.get(&key).copied().unwrap_or(0) >= limit {
-                return Err(error_body(
-                    ErrorCode::SessionLimitReached,
-                    format!("this API key already holds {limit} session(s) or queue place(s)"),
-                ));
+                return Err(refusal::limit_reached(limit));
             }
         }
         let client = inner.next_client;
@@ -324,13 +355,7 @@ impl Shared {
         let mut events = Vec::new();
         let first = match inner.scheduler.join(client, model, queueing, now, &mut events) {
             Join::UnknownModel => unreachable!("checked above"),
-            Join::NoCapacity { retry_after } => {
-                return Err(ErrorBody {
-                    code: ErrorCode::NoCapacity,
-                    message: format!("every {model} machine is busy and queueing is off"),
-                    retry_after: Some(retry_after.ceil()),
-                });
-            }
+            Join::NoCapacity { retry_after } => return Err(refusal::no_capacity(model, retry_after)),
             Join::Assigned => vec![],
             Join::Queued { position, estimated_wait } => {
                 vec![ServerFrame::Queued { position, estimated_wait, resume: Some(self.resume_info(&resume)) }]
@@ -362,11 +387,7 @@ impl Shared {
     fn resume_here(&self, resume: &str) -> Result<Admitted, ErrorBody> {
         let mut guard = self.lock();
         let inner = &mut *guard;
-        let gone = || {
-            let message =
-                "the coordinator no longer holds this place or session (its grace period passed, or it restarted)";
-            error_body(ErrorCode::ResumeFailed, message)
-        };
+        let gone = refusal::resume_gone;
         let client = *inner.resumes.get(resume).ok_or_else(gone)?;
         let position = inner.scheduler.position_of(client);
         let model = inner.clients.get(&client).map(|e| e.model.clone()).ok_or_else(gone)?;

@@ -94,11 +94,9 @@ async fn reconcile(shared: &Shared, url: &str, state: MachineState, session: Ses
     match decide(state, session) {
         Some(Fix::Ready) => logged(url, cluster.store.machine_ready(url).await),
         Some(Fix::Reset) => reset(shared, url).await,
-        Some(Fix::Reclaim) => {
-            if cluster.store.reclaim(url).await.unwrap_or(false) {
-                tracing::warn!(url, "free machine holds a session nobody started; stopping it");
-                reset(shared, url).await;
-            }
+        Some(Fix::Reclaim) if cluster.store.reclaim(url).await.unwrap_or(false) => {
+            tracing::warn!(url, "free machine holds a session nobody started; stopping it");
+            reset(shared, url).await;
         }
         Some(Fix::Lost) => {
             let MachineState::Held(client) = state else { return };
@@ -111,7 +109,7 @@ async fn reconcile(shared: &Shared, url: &str, state: MachineState, session: Ses
             logged(url, down(cluster, url).await);
             reset(shared, url).await;
         }
-        None => {}
+        _ => {}
     }
 }
 

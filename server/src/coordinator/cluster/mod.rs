@@ -21,7 +21,7 @@ use reactor_protocol::ErrorCode;
 use tokio::sync::{mpsc, oneshot, Notify};
 
 use super::queue::{ClientId, DEFAULT_SESSION_SECS};
-use super::{error_body, tokens, Admitted, MachineOp, MachineSpec, Shared, SocketEnd, ToClient};
+use super::{error_body, refusal, tokens, Admitted, MachineOp, MachineSpec, Shared, SocketEnd, ToClient};
 use store::{Joined, Store, StoreError, Swept};
 
 /// A WebSocket this process serves.
@@ -121,33 +121,15 @@ impl Cluster {
         self.store.issue_token(token, key, ttl).await.map_err(unavailable)
     }
 
-    pub async fn join(
-        &self,
-        shared: &Shared,
-        token: &str,
-        model: &str,
-        queueing: bool,
-    ) -> Result<Admitted, ErrorBody> {
+    pub async fn join(&self, shared: &Shared, token: &str, model: &str, queueing: bool) -> Result<Admitted, ErrorBody> {
         let resume = tokens::random_hex(16);
         let limit = shared.config.max_sessions_per_key;
         let joined = self.store.join(token, model, queueing, limit, &resume).await.map_err(unavailable)?;
         let (client, position) = match joined {
-            Joined::BadToken => return Err(error_body(ErrorCode::AuthenticationFailed, "invalid or expired token")),
-            Joined::UnknownModel => {
-                return Err(error_body(ErrorCode::UnknownModel, format!("no model named `{model}` is served here")))
-            }
-            Joined::LimitReached => {
-                let limit = limit.unwrap_or_default();
-                let message = format!("this API key already holds {limit} session(s) or queue place(s)");
-                return Err(error_body(ErrorCode::SessionLimitReached, message));
-            }
-            Joined::NoCapacity => {
-                return Err(ErrorBody {
-                    code: ErrorCode::NoCapacity,
-                    message: format!("every {model} machine is busy and queueing is off"),
-                    retry_after: Some(DEFAULT_SESSION_SECS),
-                })
-            }
+            Joined::BadToken => return Err(refusal::bad_token()),
+            Joined::UnknownModel => return Err(refusal::unknown_model(model)),
+            Joined::LimitReached => return Err(refusal::limit_reached(limit.unwrap_or_default())),
+            Joined::NoCapacity => return Err(refusal::no_capacity(model, DEFAULT_SESSION_SECS)),
             Joined::Assigned(client) => (client, None),
             Joined::Queued(client, position) => (client, Some(position)),
         };
@@ -161,29 +143,21 @@ impl Cluster {
             instance: lock(&self.instance).clone(),
         };
         lock(&self.local).insert(client, local);
+        // What happened between the script and the line above reached no
+        // one: the machine may have started, the line may have moved.
+        self.deliver_assigned(client).await;
         let first = match position {
             Some(position) => {
-                // A change between the script and the line above reached
-                // no one: look again.
                 self.queue_changed(model);
                 vec![ServerFrame::Queued { position, estimated_wait: None, resume: Some(shared.resume_info(&resume)) }]
             }
-            None => {
-                // The machine may have started before the line above.
-                self.deliver_assigned(client).await;
-                vec![]
-            }
+            None => vec![],
         };
         Ok(Admitted { client, epoch: 0, rx, first, assigned_at: None, fatal: None })
     }
 
     pub async fn resume(&self, secret: &str) -> Result<Admitted, ErrorBody> {
-        let gone = || {
-            let message =
-                "the coordinator no longer holds this place or session (its grace period passed, or it restarted)";
-            error_body(ErrorCode::ResumeFailed, message)
-        };
-        let resumed = self.store.resume(secret).await.map_err(unavailable)?.ok_or_else(gone)?;
+        let resumed = self.store.resume(secret).await.map_err(unavailable)?.ok_or_else(refusal::resume_gone)?;
         let assigned: Option<ServerFrame> = resumed.assigned.as_deref().and_then(|f| serde_json::from_str(f).ok());
         let fatal = resumed.fatal.as_deref().and_then(|f| serde_json::from_str(f).ok());
         let mut first = vec![ServerFrame::Resumed];
@@ -204,7 +178,8 @@ impl Cluster {
         lock(&self.local).insert(resumed.client, local);
         if resumed.position.is_some() {
             self.queue_changed(&resumed.model);
-        } else if assigned.is_none() {
+        }
+        if assigned.is_none() {
             self.deliver_assigned(resumed.client).await;
         }
         let assigned_at = resumed.since_assigned.and_then(|since| Instant::now().checked_sub(since));

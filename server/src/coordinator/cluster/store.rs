@@ -189,8 +189,7 @@ impl Store {
     }
 
     pub async fn resume(&self, secret: &str) -> StoreResult<Option<Resumed>> {
-        let answer: Vec<String> =
-            self.scripts.resume.arg(secret).arg(&self.pid).invoke_async(&mut self.conn()).await?;
+        let answer: Vec<String> = self.scripts.resume.arg(secret).arg(&self.pid).invoke_async(&mut self.conn()).await?;
         let [client, epoch, model, rank, assigned, elapsed, fatal] = answer.as_slice() else {
             return if answer.is_empty() { Ok(None) } else { Err(StoreError::Unexpected("resume")) };
         };
@@ -315,8 +314,12 @@ impl Store {
 
     /// (token, machine URL) of a session.
     pub async fn session(&self, session_id: &str) -> StoreResult<Option<(String, String)>> {
-        let (token, machine): (Option<String>, Option<String>) =
-            redis::cmd("HMGET").arg(key(&["session:", session_id])).arg("token").arg("machine").query_async(&mut self.conn()).await?;
+        let (token, machine): (Option<String>, Option<String>) = redis::cmd("HMGET")
+            .arg(key(&["session:", session_id]))
+            .arg("token")
+            .arg("machine")
+            .query_async(&mut self.conn())
+            .await?;
         Ok(token.zip(machine))
     }
 }
