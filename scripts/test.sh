@@ -82,6 +82,7 @@ need chromedriver "apt-get install chromium-driver"
 need node "apt-get install nodejs"
 need unshare "apt-get install util-linux"
 need ip "apt-get install iproute2"
+need redis-server "apt-get install redis-server (the tests of the coordinator's Redis mode start their own)"
 wb_lock=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
 wb_have=$(wasm-bindgen --version | awk '{ print $2 }')
 [ "$wb_lock" = "$wb_have" ] ||

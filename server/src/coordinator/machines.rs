@@ -216,3 +216,30 @@ async fn reset(shared: &Shared, id: MachineId, url: &str) {
         shared.with_scheduler(|s, ev| s.machine_down(id, ev));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_a_health_check_calls_for() {
+        use MachineState::*;
+        use SessionSeen::*;
+        assert_eq!(decide(Resetting, Idle), Some(Fix::Ready));
+        assert_eq!(decide(Resetting, Running), Some(Fix::Reset));
+        assert_eq!(decide(Down, Idle), Some(Fix::Reset));
+        assert_eq!(decide(Down, Running), Some(Fix::Reset));
+        assert_eq!(decide(Free, Running), Some(Fix::Reclaim));
+        assert_eq!(decide(Held(7), Idle), Some(Fix::Lost));
+        for fine in [(Free, Idle), (Held(7), Running), (Free, Busy), (Resetting, Busy), (Down, Busy), (Held(7), Busy)] {
+            assert_eq!(decide(fine.0, fine.1), None, "{fine:?}");
+        }
+    }
+
+    #[test]
+    fn runtime_states_read_as_sessions() {
+        assert_eq!(session_seen("READY"), SessionSeen::Idle);
+        assert_eq!(session_seen("streaming"), SessionSeen::Running);
+        assert_eq!(session_seen("CREATED"), SessionSeen::Busy);
+    }
+}
