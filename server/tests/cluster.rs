@@ -352,6 +352,33 @@ async fn a_redis_restarted_empty_ends_the_clients_it_held_and_serves_new_ones() 
 }
 
 #[tokio::test]
+async fn a_coordinator_that_stops_hands_its_machines_to_another_at_once() {
+    use redis::AsyncCommands;
+    let redis = RedisServer::start().await;
+    let mut double = FakeRuntime::start("echo").await;
+    let mut servers = coordinators(&redis, &[&double], 2).await;
+    let lease = format!("reactor:lease:{}", double.url);
+    let mut conn = redis.connection().await;
+    let first: String = conn.get(&lease).await.unwrap();
+    servers.remove(0).shutdown().await;
+    // Well before the lease would expire (2 s), the other process holds it.
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(1500);
+    loop {
+        let holder: Option<String> = conn.get(&lease).await.unwrap();
+        if holder.as_ref().is_some_and(|h| *h != first) {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the lease is still {holder:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let token = token(&servers[0]).await;
+    let mut client = Client::hello(&servers[0], &token, "echo", true).await;
+    client.expect_assigned().await;
+    double.expect(&Call::Start).await;
+    shutdown(servers).await;
+}
+
+#[tokio::test]
 async fn an_unreachable_redis_is_a_clear_startup_error() {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let config = Config { redis: Some(format!("redis://127.0.0.1:{port}")), ..Config::for_tests() };

@@ -62,7 +62,12 @@ pub(super) async fn run(
                     let _ = checked.send(());
                 }
             }
-            _ = super::super::stopping(&mut shutdown) => return,
+            _ = super::super::stopping(&mut shutdown) => {
+                if holding {
+                    logged(&url, cluster.store.release(&url).await);
+                }
+                return;
+            }
         }
     }
 }

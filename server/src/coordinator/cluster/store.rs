@@ -49,7 +49,7 @@ macro_rules! scripts {
         }
     };
 }
-scripts!(join, leave, ready, down, reclaim, failed, started, resume, detach, sweep, register, lease);
+scripts!(join, leave, ready, down, reclaim, failed, started, resume, detach, sweep, register, lease, release);
 
 /// What `join` decided.
 #[derive(Debug, PartialEq)]
@@ -247,6 +247,11 @@ impl Store {
             1 => Lease::Renewed,
             _ => Lease::Elsewhere,
         })
+    }
+
+    /// Gives the lease back if this process holds it.
+    pub async fn release(&self, url: &str) -> StoreResult<bool> {
+        self.machine_script(&self.scripts.release, &[url, &self.pid]).await
     }
 
     async fn machine_script(&self, script: &Script, args: &[&str]) -> StoreResult<bool> {
