@@ -112,6 +112,8 @@ struct Seen {
     assigned: bool,
     error: Option<ErrorCode>,
     closed: bool,
+    /// Told `resumed` on the fallback after its socket broke.
+    resumed: bool,
 }
 
 struct Tracked {
@@ -121,20 +123,29 @@ struct Tracked {
     task: tokio::task::JoinHandle<()>,
 }
 
-/// Says hello, waits for the first frame, then follows the socket in a task.
-async fn tracked(ws_url: &str, token: &str, index: usize) -> Tracked {
+/// Says hello, waits for the first frame, then follows the socket in a
+/// task; if the socket breaks, the client resumes once at `fallback`.
+async fn tracked(ws_url: &str, fallback: &str, token: &str, index: usize) -> Tracked {
     let mut client = Client::connect_to(ws_url).await;
     client.send(&ClientFrame::Hello { token: token.into(), model: "echo".into(), queueing: true }).await;
     let seen = Arc::new(Mutex::new(Seen::default()));
-    record(&seen, client.frame().await);
+    let first = client.frame().await;
+    let secret = secret_of(&first);
+    record(&seen, first);
     let (leave, mut left) = tokio::sync::oneshot::channel();
     let follow = seen.clone();
+    let fallback = fallback.to_string();
+    let mut resumed = false;
     let task = tokio::spawn(async move {
         loop {
             tokio::select! {
                 message = client.ws.next() => match message {
                     Some(Ok(Message::Text(text))) => record(&follow, serde_json::from_str(&text).unwrap()),
                     Some(Ok(_)) => {}
+                    _ if !resumed && follow.lock().unwrap().error.is_none() => {
+                        resumed = true;
+                        client = resume_at(&fallback, &secret).await;
+                    }
                     _ => {
                         follow.lock().unwrap().closed = true;
                         return;
@@ -160,7 +171,7 @@ fn record(seen: &Mutex<Seen>, frame: ServerFrame) {
             seen.position = None;
         }
         ServerFrame::Error(body) => seen.error = Some(body.code),
-        _ => {}
+        ServerFrame::Resumed => seen.resumed = true,
     }
 }
 
@@ -226,7 +237,7 @@ async fn a_thousand_clients_join_and_leave_at_random_across_three_processes() {
     let mut live: Vec<Tracked> = Vec::new();
     for index in 0..CLIENTS {
         let server = &servers[rng.random_range(0..servers.len())];
-        live.push(tracked(&server.ws_url(), &token, index).await);
+        live.push(tracked(&server.ws_url(), &server.ws_url(), &token, index).await);
         // About two in five leave again, from anywhere in the line or a machine.
         if rng.random_bool(0.4) {
             let gone = live.remove(rng.random_range(0..live.len()));
@@ -246,6 +257,59 @@ async fn a_thousand_clients_join_and_leave_at_random_across_three_processes() {
     assert!(live.len() > 500, "the seed leaves a long line: {}", live.len());
     drop(live);
     shutdown(servers).await;
+}
+
+#[tokio::test]
+async fn a_coordinator_killed_mid_churn_loses_nobody() {
+    const CLIENTS: usize = 300;
+    const MACHINES: usize = 3;
+    let redis = RedisServer::start().await;
+    let mut doubles = Vec::new();
+    for _ in 0..MACHINES {
+        doubles.push(FakeRuntime::start("echo").await);
+    }
+    let mut args = vec!["--redis".to_string(), redis.url()];
+    for double in &doubles {
+        args.extend(["--machine-url".to_string(), format!("echo={}", double.url)]);
+    }
+    args.extend(
+        ["--health-interval-ms", "200", "--resume-grace-secs", "5", "--heartbeat-secs", "30"].map(String::from),
+    );
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut children = Vec::new();
+    for _ in 0..3 {
+        children.push(ChildCoordinator::start(&args).await);
+    }
+    let token = token_at(&children[0].url, reactor_server::config::DEV_API_KEY).await;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(1313);
+    let mut live: Vec<Tracked> = Vec::new();
+    let mut alive = vec![0, 1, 2];
+    for index in 0..CLIENTS {
+        if index == CLIENTS / 2 {
+            // Its clients resume on the next process; its machine leases expire.
+            children[0].kill9();
+            alive.remove(0);
+        }
+        let at = alive[rng.random_range(0..alive.len())];
+        live.push(tracked(&children[at].ws_url, &children[1].ws_url, &token, index).await);
+        if rng.random_bool(0.4) {
+            let gone = live.remove(rng.random_range(0..live.len()));
+            let _ = gone.leave.send(());
+            gone.task.await.unwrap();
+        }
+    }
+    let deadline = tokio::time::Instant::now() + SOON * 2;
+    let outcome = loop {
+        let outcome = check_invariants(&live, MACHINES, &redis).await;
+        if outcome.is_ok() || tokio::time::Instant::now() > deadline {
+            break outcome;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    outcome.unwrap();
+    assert!(live.len() > 100, "the seed leaves a long line: {}", live.len());
+    let resumed = live.iter().filter(|c| c.seen.lock().unwrap().resumed).count();
+    assert!(resumed >= 5, "only {resumed} clients of the killed coordinator resumed");
 }
 
 async fn resume_at(ws_url: &str, secret: &str) -> Client {
