@@ -443,6 +443,44 @@ async fn a_coordinator_that_stops_hands_its_machines_to_another_at_once() {
 }
 
 #[tokio::test]
+async fn while_redis_is_away_new_clients_get_clear_errors_and_it_serves_again_when_back() {
+    let mut redis = RedisServer::start().await;
+    let mut double = FakeRuntime::start("echo").await;
+    let server = start(shared_config(&redis, &[&double])).await;
+    let token = token(&server).await;
+    let mut holder = Client::hello(&server, &token, "echo", true).await;
+    holder.expect_assigned().await;
+    double.expect(&Call::Start).await;
+
+    redis.stop();
+    let started = tokio::time::Instant::now();
+    let response = http().post(format!("{}/tokens", server.url())).header("Reactor-API-Key", &server.api_keys[0]);
+    let response = response.send().await.unwrap();
+    assert_eq!(response.status(), 503);
+    let body: reactor_protocol::coordinator::ErrorBody = response.json().await.unwrap();
+    assert_eq!(body.code, ErrorCode::CoordinatorConnectionError);
+    let mut late = Client::hello(&server, &token, "echo", true).await;
+    let body = late.expect_error().await;
+    assert_eq!(body.code, ErrorCode::CoordinatorConnectionError);
+    assert!(started.elapsed() < Duration::from_secs(3), "the errors took {:?}", started.elapsed());
+    // The session already attached is not ended by the outage...
+    assert!(holder.try_frame(Duration::from_secs(2)).await.is_none());
+    // ...but by the Redis that comes back without it; new clients are served.
+    redis.restart().await;
+    assert_eq!(holder.expect_error().await.code, ErrorCode::CoordinatorConnectionError);
+    let fresh = common::token(&server).await;
+    let mut again = Client::hello(&server, &fresh, "echo", true).await;
+    loop {
+        match again.frame().await {
+            ServerFrame::Assigned { .. } => break,
+            ServerFrame::Queued { position: 1, .. } => {}
+            other => panic!("expected assigned, got {other:?}"),
+        }
+    }
+    server.shutdown().await;
+}
+
+#[tokio::test]
 async fn an_unreachable_redis_is_a_clear_startup_error() {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let config = Config { redis: Some(format!("redis://127.0.0.1:{port}")), ..Config::for_tests() };

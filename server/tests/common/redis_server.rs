@@ -55,6 +55,11 @@ impl RedisServer {
         self.spawn().await;
     }
 
+    /// Kills it, for good.
+    pub fn stop(&mut self) {
+        self.kill();
+    }
+
     fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();

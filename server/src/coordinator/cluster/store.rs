@@ -110,7 +110,15 @@ fn parse<T: std::str::FromStr>(text: &str, what: &'static str) -> StoreResult<T>
 
 impl Store {
     pub async fn connect(client: &redis::Client, pid: String) -> StoreResult<Store> {
-        let conn = client.get_connection_manager().await?;
+        // Few, quick retries: a client waiting on a hello is better told
+        // that Redis is away than kept waiting for seconds of back-off.
+        let config = redis::aio::ConnectionManagerConfig::new()
+            .set_number_of_retries(2)
+            .set_min_delay(Duration::from_millis(50))
+            .set_max_delay(Duration::from_millis(500))
+            .set_connection_timeout(Some(Duration::from_secs(1)))
+            .set_response_timeout(Some(Duration::from_secs(5)));
+        let conn = client.get_connection_manager_with_config(config).await?;
         Ok(Store { conn, scripts: Scripts::new(), pid })
     }
 
