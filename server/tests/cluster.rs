@@ -58,14 +58,23 @@ async fn two_coordinators_share_one_pool_in_fifo_order() {
 
     c2.send(&ClientFrame::Leave).await;
     c2.expect_closed().await;
-    c3.expect_queued(1).await;
-    c4.expect_queued(2).await;
+    // Wait estimates come from the shared state too: one 60 s turn (no
+    // session has ended yet) per place.
+    let (e3, e4) = (queued_with_estimate(&mut c3, 1).await, queued_with_estimate(&mut c4, 2).await);
+    assert!(e3 > 50.0 && e3 <= 60.0 && (e4 - e3 - 60.0).abs() < 1e-6, "{e3} {e4}");
 
     c1.leave().await;
     double.expect(&Call::Stop).await;
     c3.expect_assigned().await;
     c4.expect_queued(1).await;
     shutdown(servers).await;
+}
+
+async fn queued_with_estimate(client: &mut Client, expected: u32) -> f64 {
+    match client.frame().await {
+        ServerFrame::Queued { position, estimated_wait: Some(wait), .. } if position == expected => wait,
+        other => panic!("expected queued {expected} with an estimate, got {other:?}"),
+    }
 }
 
 async fn expect_first_queued(mut client: Client, expected: u32) -> Client {

@@ -298,19 +298,35 @@ impl Scheduler {
 
     fn estimator(&self, model: &str, now: Instant) -> Option<Estimator> {
         let queue = self.models.get(model)?;
-        let average = if queue.recent.is_empty() {
+        let serving = queue.machines.iter().map(|&m| &self.machines[m]).filter(|m| m.state != MachineState::Down);
+        let ran = serving.map(|m| m.held_since.map(|since| now.saturating_duration_since(since)));
+        Estimator::new(&queue.recent.iter().copied().collect::<Vec<_>>(), ran)
+    }
+}
+
+/// The wait estimate of one model at one instant, for any position (the
+/// one rule of both modes: Redis mode builds it from the shared state).
+#[derive(Clone, Debug)]
+pub(crate) struct Estimator {
+    average: f64,
+    /// Seconds left on each serving machine, soonest first.
+    remaining: Vec<f64>,
+}
+
+impl Estimator {
+    /// From the lengths of the model's recent sessions and, for each
+    /// machine that serves, how long its current session has run (`None`:
+    /// free). `None` when no machine serves.
+    pub(crate) fn new(recent: &[Duration], ran: impl Iterator<Item = Option<Duration>>) -> Option<Estimator> {
+        let average = if recent.is_empty() {
             DEFAULT_SESSION_SECS
         } else {
-            queue.recent.iter().map(Duration::as_secs_f64).sum::<f64>() / queue.recent.len() as f64
+            recent.iter().map(Duration::as_secs_f64).sum::<f64>() / recent.len() as f64
         };
         // The soonest-ending sessions free machines first.
-        let mut remaining: Vec<f64> = queue
-            .machines
-            .iter()
-            .map(|&m| &self.machines[m])
-            .filter(|m| m.state != MachineState::Down)
-            .map(|m| match m.held_since {
-                Some(since) => (average - now.saturating_duration_since(since).as_secs_f64()).max(0.0),
+        let mut remaining: Vec<f64> = ran
+            .map(|ran| match ran {
+                Some(ran) => (average - ran.as_secs_f64()).max(0.0),
                 None => 0.0,
             })
             .collect();
@@ -320,17 +336,8 @@ impl Scheduler {
         remaining.sort_by(|a, b| a.partial_cmp(b).expect("finite"));
         Some(Estimator { average, remaining })
     }
-}
 
-/// The wait estimate of one model at one instant, for any position.
-struct Estimator {
-    average: f64,
-    /// Seconds left on each serving machine, soonest first.
-    remaining: Vec<f64>,
-}
-
-impl Estimator {
-    fn at(&self, position: u32) -> f64 {
+    pub(crate) fn at(&self, position: u32) -> f64 {
         let n = self.remaining.len();
         let index = (position as usize).saturating_sub(1) % n;
         let rounds = (position as usize).saturating_sub(1) / n;

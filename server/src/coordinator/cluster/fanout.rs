@@ -116,7 +116,7 @@ fn positions_task(shared: &Arc<Shared>, model: &str) -> Arc<Notify> {
                 _ = super::super::stopping(&mut shutdown) => return,
             }
             match cluster.store.queue(&model).await {
-                Ok(queue) => cluster.tell_positions(&model, &queue),
+                Ok((queue, estimator)) => cluster.tell_positions(&model, &queue, estimator),
                 Err(error) => tracing::warn!(model, %error, "could not read the queue"),
             }
         }

@@ -20,7 +20,7 @@ use reactor_protocol::coordinator::{ErrorBody, ServerFrame};
 use reactor_protocol::ErrorCode;
 use tokio::sync::{mpsc, oneshot, Notify};
 
-use super::queue::{ClientId, DEFAULT_SESSION_SECS};
+use super::queue::{ClientId, Estimator, DEFAULT_SESSION_SECS};
 use super::{error_body, refusal, tokens, Admitted, MachineOp, MachineSpec, Shared, SocketEnd, ToClient};
 use store::{Joined, Store, StoreError, Swept};
 
@@ -45,6 +45,9 @@ pub(crate) struct Cluster {
     machines: Mutex<HashMap<String, mpsc::UnboundedSender<MachineOp>>>,
     /// Wakes the position task of a model.
     queues: Mutex<HashMap<String, Arc<Notify>>>,
+    /// Each model's wait estimate as of its last queue read (for the
+    /// first frame of a join or resume, without another read).
+    estimates: Mutex<HashMap<String, Estimator>>,
     /// This process's machines, registered again if Redis lost its data.
     registered: Vec<(String, String)>,
 }
@@ -86,6 +89,7 @@ impl Cluster {
             instance: Mutex::new(instance),
             machines: Mutex::default(),
             queues: Mutex::default(),
+            estimates: Mutex::default(),
             registered,
         })
     }
@@ -129,7 +133,10 @@ impl Cluster {
             Joined::BadToken => return Err(refusal::bad_token()),
             Joined::UnknownModel => return Err(refusal::unknown_model(model)),
             Joined::LimitReached => return Err(refusal::limit_reached(limit.unwrap_or_default())),
-            Joined::NoCapacity => return Err(refusal::no_capacity(model, DEFAULT_SESSION_SECS)),
+            Joined::NoCapacity => {
+                let retry_after = self.estimate(model, 1).unwrap_or(DEFAULT_SESSION_SECS).max(1.0);
+                return Err(refusal::no_capacity(model, retry_after));
+            }
             Joined::Assigned(client) => (client, None),
             Joined::Queued(client, position) => (client, Some(position)),
         };
@@ -149,7 +156,8 @@ impl Cluster {
         let first = match position {
             Some(position) => {
                 self.queue_changed(model);
-                vec![ServerFrame::Queued { position, estimated_wait: None, resume: Some(shared.resume_info(&resume)) }]
+                let estimated_wait = self.estimate(model, position);
+                vec![ServerFrame::Queued { position, estimated_wait, resume: Some(shared.resume_info(&resume)) }]
             }
             None => vec![],
         };
@@ -162,7 +170,8 @@ impl Cluster {
         let fatal = resumed.fatal.as_deref().and_then(|f| serde_json::from_str(f).ok());
         let mut first = vec![ServerFrame::Resumed];
         if let Some(position) = resumed.position {
-            first.push(ServerFrame::Queued { position, estimated_wait: None, resume: None });
+            let estimated_wait = self.estimate(&resumed.model, position);
+            first.push(ServerFrame::Queued { position, estimated_wait, resume: None });
         }
         first.extend(assigned.clone());
         let (tx, rx) = mpsc::unbounded_channel();
@@ -223,9 +232,13 @@ impl Cluster {
         }
     }
 
+    fn estimate(&self, model: &str, position: u32) -> Option<f64> {
+        lock(&self.estimates).get(model).map(|e| e.at(position))
+    }
+
     /// Tells this process's waiting clients of `model` their places in
     /// `queue` (first first), each only when it changed.
-    fn tell_positions(&self, model: &str, queue: &[ClientId]) {
+    fn tell_positions(&self, model: &str, queue: &[ClientId], estimator: Option<Estimator>) {
         let mut local = lock(&self.local);
         for (index, client) in queue.iter().enumerate() {
             let Some(entry) = local.get_mut(client) else { continue };
@@ -234,8 +247,15 @@ impl Cluster {
                 continue;
             }
             entry.position = Some(position);
-            let _ = entry.link.send(ToClient::Queued { position, estimated_wait: None });
+            let estimated_wait = estimator.as_ref().map(|e| e.at(position));
+            let _ = entry.link.send(ToClient::Queued { position, estimated_wait });
         }
+        drop(local);
+        let mut estimates = lock(&self.estimates);
+        match estimator {
+            Some(estimator) => estimates.insert(model.to_string(), estimator),
+            None => estimates.remove(model),
+        };
     }
 
     /// Sends the `assigned` frame recorded for a local client, once.

@@ -6,7 +6,9 @@ use std::time::Duration;
 use redis::aio::ConnectionManager;
 use redis::{AsyncCommands, Script};
 
-use super::super::queue::{ClientId, MachineState};
+use std::collections::HashMap;
+
+use super::super::queue::{ClientId, Estimator, MachineState};
 
 const PREFIX: &str = "reactor:";
 
@@ -320,9 +322,33 @@ impl Store {
         Ok(fatal)
     }
 
-    /// The waiting clients of a model, first first.
-    pub async fn queue(&self, model: &str) -> StoreResult<Vec<ClientId>> {
-        Ok(self.conn().zrange(key(&["queue:", model]), 0, -1).await?)
+    /// The waiting clients of a model, first first, and its wait estimate,
+    /// read at one instant.
+    pub async fn queue(&self, model: &str) -> StoreResult<(Vec<ClientId>, Option<Estimator>)> {
+        type Read = (
+            Vec<ClientId>,
+            Vec<u64>,
+            HashMap<String, String>,
+            HashMap<String, String>,
+            HashMap<String, u64>,
+            (u64, u64),
+        );
+        let (queue, recent, pool, states, held_since, (secs, micros)): Read = redis::pipe()
+            .zrange(key(&["queue:", model]), 0, -1)
+            .lrange(key(&["recent:", model]), 0, -1)
+            .hgetall(key(&["pool"]))
+            .hgetall(key(&["mstate"]))
+            .hgetall(key(&["heldsince"]))
+            .cmd("TIME")
+            .query_async(&mut self.conn())
+            .await?;
+        let now = secs * 1000 + micros / 1000;
+        let recent: Vec<Duration> = recent.into_iter().map(Duration::from_millis).collect();
+        let serving = pool
+            .iter()
+            .filter(|(url, m)| *m == model && states.get(*url).map(String::as_str) != Some("down"))
+            .map(|(url, _)| held_since.get(url).map(|since| Duration::from_millis(now.saturating_sub(*since))));
+        Ok((queue, Estimator::new(&recent, serving)))
     }
 
     /// (token, machine URL) of a session.

@@ -12,6 +12,8 @@
 --                  session, assigned, assigned_at, fatal
 --   resume:S       client of resume secret S;  perkey:K  places of key K
 --   session:ID     client, machine, token (what the proxy needs)
+--   heldsince      machine URL -> when its client got it (ms)
+--   recent:M       lengths of M's last finished sessions (ms), newest first
 --   grace          clients whose socket is away -> when their place ends
 --   procs          coordinator process -> last heartbeat (ms)
 --   owned:P        clients whose socket process P serves
@@ -46,6 +48,7 @@ end
 
 local function hold(url, model, client)
   redis.call('HSET', P .. 'mstate', url, 'held:' .. client)
+  redis.call('HSET', P .. 'heldsince', url, now_ms())
   redis.call('ZREM', P .. 'free:' .. model, url)
   redis.call('HSET', P .. 'client:' .. client, 'machine', url)
   machine_op(url, 'start ' .. url .. ' ' .. client)
@@ -79,6 +82,13 @@ local function leave(client)
   if session then redis.call('DEL', P .. 'session:' .. session) end
   if redis.call('ZREM', P .. 'queue:' .. model, client) == 1 then queue_changed(model) end
   if url and held_by(redis.call('HGET', P .. 'mstate', url)) == client then
+    -- The wait estimate counts the sessions that ended.
+    local since = redis.call('HGET', P .. 'heldsince', url)
+    if since then
+      redis.call('LPUSH', P .. 'recent:' .. model, now_ms() - tonumber(since))
+      redis.call('LTRIM', P .. 'recent:' .. model, 0, 19)
+    end
+    redis.call('HDEL', P .. 'heldsince', url)
     redis.call('HSET', P .. 'mstate', url, 'resetting')
     machine_op(url, 'reset ' .. url)
   end

@@ -6,6 +6,7 @@ local model = redis.call('HGET', P .. 'pool', url)
 if not model then return 0 end
 local client = held_by(redis.call('HGET', P .. 'mstate', url))
 redis.call('HSET', P .. 'mstate', url, 'down')
+redis.call('HDEL', P .. 'heldsince', url)
 redis.call('ZREM', P .. 'free:' .. model, url)
 if not client then return 0 end
 local c = P .. 'client:' .. client
