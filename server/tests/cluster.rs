@@ -49,8 +49,21 @@ async fn two_coordinators_share_one_pool_in_fifo_order() {
     // A token from one process opens the other's WebSocket too.
     let token = token(a).await;
     let mut c1 = Client::hello(a, &token, "echo", true).await;
-    c1.expect_assigned().await;
+    let session = c1.expect_assigned().await;
     double.expect(&Call::Start).await;
+    // Any process proxies any session's signaling, for its token only.
+    let proxied = |server: &ServerHandle, bearer: &str| {
+        http()
+            .post(format!("{}/sessions/{session}/transport/webrtc/connections", server.url()))
+            .header("Authorization", format!("Bearer {bearer}"))
+            .send()
+    };
+    assert_eq!(proxied(b, &token).await.unwrap().status(), 201);
+    assert!(
+        matches!(double.next_call().await, Call::Webrtc(method, path, _) if method == "POST" && path == "connections")
+    );
+    let other = common::token(b).await;
+    assert_eq!(proxied(b, &other).await.unwrap().status(), 401);
     let c2 = Client::hello(b, &token, "echo", true).await;
     let mut c2 = expect_first_queued(c2, 1).await;
     let mut c3 = expect_first_queued(Client::hello(a, &token, "echo", true).await, 2).await;
