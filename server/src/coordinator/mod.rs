@@ -154,7 +154,8 @@ pub(crate) async fn build(
     let mut scheduler = Scheduler::new();
     let mut receivers = Vec::new();
     let mut entries = Vec::new();
-    for spec in &machines {
+    // In Redis mode the pool is in Redis and its tasks in `cluster`.
+    for spec in machines.iter().filter(|_| in_memory) {
         let id = scheduler.add_machine(&spec.model);
         // Until its first health check says it is idle (see `machines`).
         scheduler.reclaim(id);
