@@ -243,15 +243,42 @@ async fn check_invariants(live: &[Tracked], machines: usize, redis: &RedisServer
     Ok(())
 }
 
+async fn echo_doubles(n: usize) -> Vec<FakeRuntime> {
+    let mut doubles = Vec::new();
+    for _ in 0..n {
+        doubles.push(FakeRuntime::start("echo").await);
+    }
+    doubles
+}
+
+/// About two joins in five are followed by a leave, from anywhere in the
+/// line or a machine.
+async fn maybe_leave(rng: &mut rand::rngs::StdRng, live: &mut Vec<Tracked>) {
+    if rng.random_bool(0.4) {
+        let gone = live.remove(rng.random_range(0..live.len()));
+        let _ = gone.leave.send(());
+        gone.task.await.unwrap();
+    }
+}
+
+/// Waits for every invariant to hold (updates may still be on their way).
+async fn settled(live: &[Tracked], machines: usize, redis: &RedisServer) {
+    let deadline = tokio::time::Instant::now() + SOON * 2;
+    loop {
+        let outcome = check_invariants(live, machines, redis).await;
+        if outcome.is_ok() || tokio::time::Instant::now() > deadline {
+            return outcome.unwrap();
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 #[tokio::test]
 async fn a_thousand_clients_join_and_leave_at_random_across_three_processes() {
     const CLIENTS: usize = 1000;
     const MACHINES: usize = 3;
     let redis = RedisServer::start().await;
-    let mut doubles = Vec::new();
-    for _ in 0..MACHINES {
-        doubles.push(FakeRuntime::start("echo").await);
-    }
+    let doubles = echo_doubles(MACHINES).await;
     let refs: Vec<&FakeRuntime> = doubles.iter().collect();
     let servers = coordinators(&redis, &refs, 3).await;
     let token = token(&servers[0]).await;
@@ -260,22 +287,9 @@ async fn a_thousand_clients_join_and_leave_at_random_across_three_processes() {
     for index in 0..CLIENTS {
         let server = &servers[rng.random_range(0..servers.len())];
         live.push(tracked(&server.ws_url(), &server.ws_url(), &token, index).await);
-        // About two in five leave again, from anywhere in the line or a machine.
-        if rng.random_bool(0.4) {
-            let gone = live.remove(rng.random_range(0..live.len()));
-            let _ = gone.leave.send(());
-            gone.task.await.unwrap();
-        }
+        maybe_leave(&mut rng, &mut live).await;
     }
-    let deadline = tokio::time::Instant::now() + SOON * 2;
-    let outcome = loop {
-        let outcome = check_invariants(&live, MACHINES, &redis).await;
-        if outcome.is_ok() || tokio::time::Instant::now() > deadline {
-            break outcome;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
-    outcome.unwrap();
+    settled(&live, MACHINES, &redis).await;
     assert!(live.len() > 500, "the seed leaves a long line: {}", live.len());
     drop(live);
     shutdown(servers).await;
@@ -286,10 +300,7 @@ async fn a_coordinator_killed_mid_churn_loses_nobody() {
     const CLIENTS: usize = 300;
     const MACHINES: usize = 3;
     let redis = RedisServer::start().await;
-    let mut doubles = Vec::new();
-    for _ in 0..MACHINES {
-        doubles.push(FakeRuntime::start("echo").await);
-    }
+    let doubles = echo_doubles(MACHINES).await;
     let mut args = vec!["--redis".to_string(), redis.url()];
     for double in &doubles {
         args.extend(["--machine-url".to_string(), format!("echo={}", double.url)]);
@@ -314,21 +325,9 @@ async fn a_coordinator_killed_mid_churn_loses_nobody() {
         }
         let at = alive[rng.random_range(0..alive.len())];
         live.push(tracked(&children[at].ws_url, &children[1].ws_url, &token, index).await);
-        if rng.random_bool(0.4) {
-            let gone = live.remove(rng.random_range(0..live.len()));
-            let _ = gone.leave.send(());
-            gone.task.await.unwrap();
-        }
+        maybe_leave(&mut rng, &mut live).await;
     }
-    let deadline = tokio::time::Instant::now() + SOON * 2;
-    let outcome = loop {
-        let outcome = check_invariants(&live, MACHINES, &redis).await;
-        if outcome.is_ok() || tokio::time::Instant::now() > deadline {
-            break outcome;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
-    outcome.unwrap();
+    settled(&live, MACHINES, &redis).await;
     assert!(live.len() > 100, "the seed leaves a long line: {}", live.len());
     let resumed = live.iter().filter(|c| c.seen.lock().unwrap().resumed).count();
     assert!(resumed >= 5, "only {resumed} clients of the killed coordinator resumed");
