@@ -91,7 +91,8 @@ pub struct HttpRequest {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Reply {
     Token(TokenResponse),
-    Session(SessionDescriptor),
+    /// Boxed: the descriptor is several times larger than any other answer.
+    Session(Box<SessionDescriptor>),
     Connection(ConnectionId),
     Answer(SdpAnswer),
     Error(ErrorBody),
