@@ -13,6 +13,7 @@ use alloc::vec::Vec;
 use crate::coordinator::{ClientFrame, ErrorBody, IceServer, ModelInfo, ServerFrame, TokenResponse};
 use crate::error::ErrorCode;
 use crate::runtime::*;
+use crate::text::head;
 
 /// A parsed JSON value as some host holds it.
 pub trait JsonValue: Sized {
@@ -23,12 +24,72 @@ pub trait JsonValue: Sized {
     fn boolean(&self) -> Option<bool>;
     /// The items of an array.
     fn items(&self) -> Option<Vec<Self>>;
+    /// The value as JSON text, for error messages.
+    fn text(&self) -> String;
+}
+
+/// The JSON type a field must have.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Expect {
+    Text,
+    Number,
+    TextOrNumber,
+    Object,
+}
+
+impl Expect {
+    fn fits<J: JsonValue>(self, v: &J) -> bool {
+        let scalar = v.string().is_some() || v.number().is_some() || v.boolean().is_some();
+        match self {
+            Expect::Text => v.string().is_some(),
+            Expect::Number => v.number().is_some(),
+            Expect::TextOrNumber => v.string().is_some() || v.number().is_some(),
+            Expect::Object => !scalar && v.items().is_none(),
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Expect::Text => "a string",
+            Expect::Number => "a number",
+            Expect::TextOrNumber => "a number or a string",
+            Expect::Object => "an object",
+        }
+    }
 }
 
 /// Shapes the SDK reads.
 pub trait FromJson: Sized {
+    /// The members an answer must have, so that one that does not read can
+    /// be named ([`why_unreadable`]).
+    const FIELDS: &'static [(&'static str, Expect)] = &[];
+
     fn from_json<J: JsonValue>(value: &J) -> Option<Self>;
 }
+
+/// Why `value` did not read as a `T`: the first required member that is
+/// missing or of another JSON type, with what came; else the whole value.
+pub fn why_unreadable<T: FromJson, J: JsonValue>(value: &J) -> String {
+    why_unreadable_of(value, T::FIELDS)
+}
+
+// One copy for every answer type, not one per type.
+fn why_unreadable_of<J: JsonValue>(value: &J, fields: &[(&'static str, Expect)]) -> String {
+    for &(key, expect) in fields {
+        match value.field(key) {
+            None => return crate::text!("`", key, "` is missing in ", head(&value.text(), SHOWN)),
+            Some(got) if !expect.fits(&got) => {
+                let expected = crate::text!(", expected ", expect.name());
+                return crate::text!("`", key, "` is ", head(&got.text(), SHOWN), expected);
+            }
+            Some(_) => {}
+        }
+    }
+    crate::text!("unexpected content: ", head(&value.text(), SHOWN))
+}
+
+/// How many bytes of an unreadable answer a message quotes.
+pub const SHOWN: usize = 120;
 
 fn string<J: JsonValue>(v: &J, key: &str) -> Option<String> {
     v.field(key)?.string()
@@ -59,11 +120,26 @@ fn each<J: JsonValue, T>(array: Option<J>, read: impl Fn(&J) -> Option<T>) -> Op
     Some(out)
 }
 
+/// A connection id: the runtime sends a JSON integer, others a string.
+fn connection_key<J: JsonValue>(v: &J, key: &str) -> Option<ConnectionKey> {
+    let value = v.field(key)?;
+    match value.string() {
+        Some(text) => Some(ConnectionKey::Text(text)),
+        None => Some(ConnectionKey::Number(whole_u64(value.number()?)?)),
+    }
+}
+
+fn whole_u64(n: f64) -> Option<u64> {
+    // 2^53: past it an f64 no longer holds every integer.
+    ((0.0..=9_007_199_254_740_992.0).contains(&n) && (n as u64) as f64 == n).then_some(n as u64)
+}
+
 fn whole(n: f64) -> Option<u32> {
     (n >= 0.0 && n <= u32::MAX as f64 && (n as u32) as f64 == n).then_some(n as u32)
 }
 
 impl FromJson for TokenResponse {
+    const FIELDS: &'static [(&'static str, Expect)] = &[("token", Expect::Text), ("expires_in", Expect::Number)];
     fn from_json<J: JsonValue>(v: &J) -> Option<Self> {
         let expires_in = v.field("expires_in")?.number()?;
         Some(TokenResponse { token: string(v, "token")?, expires_in: expires_in as u64 })
@@ -103,18 +179,14 @@ impl FromJson for TrackInfo {
     }
 }
 
-impl FromJson for CommandInfo {
-    fn from_json<J: JsonValue>(v: &J) -> Option<Self> {
-        Some(CommandInfo { name: string(v, "name")?, description: opt_string(v, "description") })
-    }
-}
-
 impl FromJson for Capabilities {
     fn from_json<J: JsonValue>(v: &J) -> Option<Self> {
         Some(Capabilities {
             protocol_version: opt_string(v, "protocol_version").unwrap_or_default(),
             tracks: list(v, "tracks")?,
-            commands: list(v, "commands")?,
+            // Not read: the SDK has no use for it, and 2.10.1 sends none
+            // (a model's commands are in the descriptor's `schema`).
+            commands: Vec::new(),
             emission_fps: opt_number(v, "emission_fps"),
         })
     }
@@ -144,10 +216,21 @@ impl FromJson for ServerFrame {
 }
 
 impl FromJson for SessionDescriptor {
+    const FIELDS: &'static [(&'static str, Expect)] = &[
+        ("session_id", Expect::Text),
+        ("state", Expect::Text),
+        ("model", Expect::Object),
+        ("selected_transport", Expect::Object),
+        ("capabilities", Expect::Object),
+    ];
     fn from_json<J: JsonValue>(v: &J) -> Option<Self> {
         let transport = v.field("selected_transport")?;
+        // `cluster`, `server_info` and the `schema` are not used by the SDK.
         Some(SessionDescriptor {
             session_id: string(v, "session_id")?,
+            cluster: None,
+            server_info: None,
+            schema: None,
             state: string(v, "state")?,
             model: SessionModel { name: string(&v.field("model")?, "name")? },
             selected_transport: SelectedTransport {
@@ -160,14 +243,17 @@ impl FromJson for SessionDescriptor {
 }
 
 impl FromJson for ConnectionId {
+    const FIELDS: &'static [(&'static str, Expect)] = &[("connection_id", Expect::TextOrNumber)];
     fn from_json<J: JsonValue>(v: &J) -> Option<Self> {
-        Some(ConnectionId { connection_id: string(v, "connection_id")? })
+        Some(ConnectionId { connection_id: connection_key(v, "connection_id")? })
     }
 }
 
 impl FromJson for SdpAnswer {
+    const FIELDS: &'static [(&'static str, Expect)] =
+        &[("sdp_answer", Expect::Text), ("connection_id", Expect::TextOrNumber)];
     fn from_json<J: JsonValue>(v: &J) -> Option<Self> {
-        Some(SdpAnswer { sdp_answer: string(v, "sdp_answer")?, connection_id: string(v, "connection_id")? })
+        Some(SdpAnswer { sdp_answer: string(v, "sdp_answer")?, connection_id: connection_key(v, "connection_id")? })
     }
 }
 
@@ -489,6 +575,9 @@ mod tests {
         fn items(&self) -> Option<Vec<Self>> {
             self.as_array().cloned()
         }
+        fn text(&self) -> String {
+            serde_json::to_string(self).unwrap()
+        }
     }
 
     /// What we write is what serde writes.
@@ -597,7 +686,7 @@ mod tests {
             capabilities: Capabilities {
                 protocol_version: "1.0".into(),
                 tracks: vec![track("webcam", TrackDirection::Sendonly), track("main_video", TrackDirection::Recvonly)],
-                commands: vec![CommandInfo { name: "set_brightness".into(), description: Some("0..1".into()) }],
+                commands: vec![],
                 emission_fps: Some(30.0),
             },
             ice_servers: vec![IceServer {
@@ -612,9 +701,14 @@ mod tests {
     #[test]
     fn runtime_answers() {
         reads_like_serde(&ConnectionId { connection_id: "c1".into() });
+        reads_like_serde(&ConnectionId { connection_id: 1855.into() });
         reads_like_serde(&SdpAnswer { sdp_answer: "v=0".into(), connection_id: "c1".into() });
+        reads_like_serde(&SdpAnswer { sdp_answer: "v=0".into(), connection_id: 1855.into() });
         reads_like_serde(&SessionDescriptor {
             session_id: "local".into(),
+            cluster: None,
+            server_info: None,
+            schema: None,
             state: "running".into(),
             model: SessionModel { name: "echo".into() },
             selected_transport: SelectedTransport { protocol: "webrtc".into(), version: "1.0".into() },
@@ -641,5 +735,29 @@ mod tests {
         // Unknown members are ignored, as serde does.
         let extra = json!({"connection_id":"c","track_map":[],"future":true});
         assert_eq!(ConnectionId::from_json(&extra), Some(ConnectionId { connection_id: "c".into() }));
+        // The runtime's own answer: an integer id, `track_map` an object.
+        let runtime = json!({"connection_id":1209,"track_map":{"protocol_version":"0.0.0","tracks":[],
+            "commands":[],"emission_fps":null}});
+        assert_eq!(ConnectionId::from_json(&runtime), Some(ConnectionId { connection_id: 1209.into() }));
+        assert_eq!(ConnectionId::from_json(&json!({"connection_id":12.5})), None);
+        assert_eq!(ConnectionId::from_json(&json!({"connection_id":-1})), None);
+    }
+
+    #[test]
+    fn what_does_not_read_is_named() {
+        let why = why_unreadable::<ConnectionId, _>(&json!({"connection_id":true,"track_map":{}}));
+        assert_eq!(why, "`connection_id` is true, expected a number or a string");
+        let why = why_unreadable::<ConnectionId, _>(&json!({"id":1855}));
+        assert_eq!(why, "`connection_id` is missing in {\"id\":1855}");
+        let why = why_unreadable::<SessionDescriptor, _>(&json!({"session_id":"local","state":"WAITING",
+            "model":"tint","selected_transport":{},"capabilities":{}}));
+        assert_eq!(why, "`model` is \"tint\", expected an object");
+        // Every member there, one deeper is wrong: the whole value, clipped.
+        let deep = json!({"session_id":"local","state":"WAITING","model":{"name":"m"},
+            "selected_transport":{"protocol":"webrtc","version":"1.0"},"capabilities":{"tracks":"cam"}});
+        assert_eq!(SessionDescriptor::from_json(&deep), None);
+        let why = why_unreadable::<SessionDescriptor, _>(&deep);
+        assert!(why.starts_with("unexpected content: {"), "{why}");
+        assert_eq!(why.len(), "unexpected content: ".len() + SHOWN);
     }
 }

@@ -91,11 +91,14 @@ pub struct HttpRequest {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Reply {
     Token(TokenResponse),
-    Session(SessionDescriptor),
+    /// Boxed: the descriptor is several times larger than any other answer.
+    Session(Box<SessionDescriptor>),
     Connection(ConnectionId),
     Answer(SdpAnswer),
     Error(ErrorBody),
-    /// A 2xx whose body is not read, or a body that did not decode.
+    /// A body that should have decoded and did not: which member, and what came.
+    Unreadable(String),
+    /// A 2xx whose body is not read, or an error body that did not decode.
     Other,
 }
 

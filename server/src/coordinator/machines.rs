@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use reactor_protocol::coordinator::IceServer;
-use reactor_protocol::runtime::{paths, Health, IceServersResponse, SessionDescriptor, LOCAL_SESSION_ID};
+use reactor_protocol::runtime::{paths, states, Health, IceServersResponse, SessionDescriptor, LOCAL_SESSION_ID};
 use tokio::sync::{mpsc, oneshot};
 
 use super::queue::{ClientId, MachineId, MachineState};
@@ -85,13 +85,13 @@ enum SessionSeen {
     Busy,
 }
 
-/// The runtime's states (2.10.1: `READY` is idle; `WAITING`, `STREAMING`
-/// and `ORPHANED` hold a session; `CREATED` is loading), and those of
-/// machines that only say `idle` or `running`.
+/// The runtime's states (2.10.1): `READY` is idle; `WAITING`, `STREAMING`
+/// and `ORPHANED` hold a session; the others (`CREATED` while loading,
+/// `CLOSING`) are neither yet.
 fn session_seen(state: &str) -> SessionSeen {
-    match state.to_ascii_uppercase().as_str() {
-        "READY" | "IDLE" => SessionSeen::Idle,
-        "WAITING" | "STREAMING" | "ORPHANED" | "RUNNING" => SessionSeen::Running,
+    match state {
+        states::READY => SessionSeen::Idle,
+        states::WAITING | states::STREAMING | states::ORPHANED => SessionSeen::Running,
         _ => SessionSeen::Busy,
     }
 }
