@@ -183,6 +183,9 @@ pub enum Input<V> {
     RemoteTrack(V),
     /// A message on the `control` channel.
     Control(ControlMessage),
+    /// The model's schema (the shell's JS object, built from the `schema`
+    /// of the session descriptor or of the `assigned` frame).
+    Schema(V),
     /// The model video's `inbound-rtp` statistics: frames decoded so far,
     /// at `at_ms` (the report's timestamp).
     Stats {
@@ -236,6 +239,8 @@ pub enum Event<V> {
     NewMessage(V),
     StreamChanged(Option<V>),
     Fps(f64),
+    /// The model's schema arrived; [`Session::schema`](super::Session::schema) holds it.
+    SchemaReceived,
     Error(ReactorError),
 }
 

@@ -2,7 +2,7 @@
 //! core inputs; dropping [`Socket`] detaches them and closes the socket
 //! (after whatever was already sent, such as `leave`).
 
-use gloo_events::EventListener;
+use gloo_events::{EventListener, EventListenerOptions};
 use reactor_protocol::coordinator::{ClientFrame, ServerFrame};
 use reactor_protocol::json::ToJson;
 use wasm_bindgen::{JsCast, JsValue};
@@ -11,6 +11,7 @@ use web_sys::{CloseEvent, Event, MessageEvent, WebSocket};
 use crate::core::Input;
 
 use super::json::{describe, from_text};
+use super::schema;
 use super::sink::{listen, Sink};
 
 pub struct Socket {
@@ -24,7 +25,7 @@ impl Socket {
         // An `error` event is always followed by `close`, which says more.
         let listeners = [
             listen(&ws, "open", sink, |_| Some(Input::SocketOpen)),
-            listen(&ws, "message", sink, frame),
+            on_message(&ws, sink),
             listen(&ws, "close", sink, closed),
         ];
         Ok(Socket { ws, _listeners: listeners })
@@ -46,6 +47,22 @@ impl Drop for Socket {
 fn closed(event: &Event) -> Option<Input<JsValue>> {
     let event: &CloseEvent = event.unchecked_ref();
     Some(Input::SocketClosed { code: event.code(), reason: event.reason() })
+}
+
+/// Frames become inputs; an `assigned` frame's schema goes first.
+fn on_message(ws: &WebSocket, sink: &Sink) -> EventListener {
+    let sink = sink.clone();
+    EventListener::new_with_options(ws, "message", EventListenerOptions::default(), move |event| {
+        let input = frame(event);
+        if let Some(Input::SocketFrame(ServerFrame::Assigned { .. })) = &input {
+            if let Some(text) = event.unchecked_ref::<MessageEvent>().data().as_string() {
+                schema::push(&sink, &text);
+            }
+        }
+        if let Some(input) = input {
+            sink.push(input);
+        }
+    })
 }
 
 fn frame(event: &Event) -> Option<Input<JsValue>> {

@@ -78,6 +78,8 @@ pub struct Session<V> {
     /// for it, and a new `start_session` must not overtake it.
     stopping: Option<Vec<PromiseId>>,
     start_deferred: bool,
+    /// The model's schema, from its arrival until teardown.
+    schema: Option<V>,
 }
 
 impl<V> Session<V> {
@@ -101,6 +103,7 @@ impl<V> Session<V> {
             now: 0.0,
             stopping: None,
             start_deferred: false,
+            schema: None,
         }
     }
 
@@ -111,6 +114,16 @@ impl<V> Session<V> {
     /// `undefined` unless waiting.
     pub fn waiting_info(&self) -> Option<WaitingInfo> {
         self.waiting.filter(|_| self.status == Status::Waiting)
+    }
+
+    /// The schema of the machine reached, once it arrived; `None` when disconnected.
+    pub fn schema(&self) -> Option<&V> {
+        self.schema.as_ref()
+    }
+
+    /// Whether `sendMessage` checks commands against [`Self::schema`].
+    pub fn validates_messages(&self) -> bool {
+        self.options.validate_messages
     }
 
     pub fn last_error(&self) -> Option<&ReactorError> {
@@ -263,6 +276,10 @@ impl<V> Session<V> {
                 self.start_stats();
             }
             Input::Control(message) => self.on_control(now, message),
+            Input::Schema(schema) => {
+                self.schema = Some(schema);
+                self.actions.push(Action::Emit(Event::SchemaReceived));
+            }
             Input::Stats { frames_decoded, at_ms } => self.on_stats(frames_decoded, at_ms),
         }
     }
@@ -365,6 +382,7 @@ impl<V> Session<V> {
         self.actions.push(Action::Teardown);
         self.phase = Phase::Idle;
         self.waiting = None;
+        self.schema = None;
         self.publishing = publish::Publishing::default();
         self.stats = stats::Stats::default();
         if self.showing_stream {

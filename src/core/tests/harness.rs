@@ -19,6 +19,7 @@ pub fn options() -> Options {
         coordinator_url: URL.into(),
         development: false,
         local: false,
+        validate_messages: false,
     }
 }
 
