@@ -151,7 +151,8 @@ pub enum Input<V> {
         result: HttpResult,
     },
     SocketOpen,
-    SocketFrame(ServerFrame),
+    /// A frame, and the schema an `assigned` frame carried (the shell's JS object).
+    SocketFrame(ServerFrame, Option<V>),
     /// A frame that is not valid JSON or not a known frame.
     SocketBadFrame(String),
     SocketClosed {
@@ -184,7 +185,7 @@ pub enum Input<V> {
     /// A message on the `control` channel.
     Control(ControlMessage),
     /// The model's schema (the shell's JS object, built from the `schema`
-    /// of the session descriptor or of the `assigned` frame).
+    /// of the session descriptor), just before the descriptor's answer.
     Schema(V),
     /// The model video's `inbound-rtp` statistics: frames decoded so far,
     /// at `at_ms` (the report's timestamp).

@@ -11,12 +11,8 @@ use super::json::parse;
 use super::sink::Sink;
 
 #[wasm_bindgen(inline_js = r##"
-const at = (doc, s) => {
-  if (typeof s?.$ref !== "string" || !s.$ref.startsWith("#/")) return s;
-  let o = doc;
-  for (const k of s.$ref.slice(2).split("/")) o = o?.[k];
-  return o ?? s;
-};
+// A local `$ref` ("#/components/schemas/X") resolved, else `s` itself.
+const at = (doc, s) => (s?.$ref?.startsWith?.("#/") ? s.$ref.slice(2).split("/").reduce((o, k) => o?.[k], doc) : s) ?? s;
 const entry = (doc, name, op) => {
   const post = op?.post ?? {};
   const schema = at(doc, post.requestBody?.content?.["application/json"]?.schema) ?? { type: "object" };
@@ -40,14 +36,16 @@ const is = (t, v) =>
   : t === "array" ? Array.isArray(v)
   : t === "object" ? v !== null && typeof v === "object" && !Array.isArray(v)
   : typeof v === t;
+// The keywords a model's parameters use (pydantic: type, anyOf for optional, enum, ge/le, max_length, pattern).
 function bad(s, v) {
-  const types = [s.type ?? (s.anyOf ?? s.oneOf ?? []).map((x) => x.type)].flat().filter(Boolean);
-  const got = JSON.stringify(v);
-  if (types.length && !types.some((t) => is(t, v))) return `must be ${types.join(" or ")}, got ${got}`;
-  if (s.enum && !s.enum.includes(v)) return `must be one of ${JSON.stringify(s.enum)}, got ${got}`;
-  if (v < s.minimum || v <= s.exclusiveMinimum) return `must be at least ${s.minimum ?? s.exclusiveMinimum}, got ${got}`;
-  if (v > s.maximum || v >= s.exclusiveMaximum) return `must be at most ${s.maximum ?? s.exclusiveMaximum}, got ${got}`;
-  if (v?.length < s.minLength || v?.length > s.maxLength) return `must be ${s.minLength ?? 0} to ${s.maxLength ?? "any"} long`;
+  const types = [s.type ?? s.anyOf?.map((x) => x.type) ?? []].flat();
+  const got = `, got ${JSON.stringify(v)}`;
+  if (types.length && !types.some((t) => is(t, v))) return `must be ${types.join(" or ")}${got}`;
+  if (s.enum && !s.enum.includes(v)) return `must be one of ${JSON.stringify(s.enum)}${got}`;
+  if (v < s.minimum) return `must be at least ${s.minimum}${got}`;
+  if (v > s.maximum) return `must be at most ${s.maximum}${got}`;
+  if (v?.length > s.maxLength) return `must be at most ${s.maxLength} long${got}`;
+  if (typeof v === "string" && s.pattern && !new RegExp(s.pattern, "u").test(v)) return `must match ${s.pattern}${got}`;
 }
 export function check_command(schema, message) {
   const type = message?.type;
@@ -89,11 +87,15 @@ pub fn check(schema: &JsValue, message: &JsValue) -> Option<(JsValue, String)> {
     Some((parameter, why))
 }
 
-/// Hands the core the schema in `text` (a descriptor or an `assigned`
-/// frame, as JSON), if it carries one. Before the input it came with, so
-/// the schema is known by the time that input is handled.
+/// The normalized schema in `text` (a descriptor or an `assigned` frame, as JSON), if it carries one.
+pub fn in_text(text: &str) -> Option<JsValue> {
+    parse(text).as_ref().and_then(of)
+}
+
+/// Hands the core the schema of a descriptor before the descriptor itself,
+/// so it is known by the time that answer is handled.
 pub fn push(sink: &Sink, text: &str) {
-    if let Some(schema) = parse(text).as_ref().and_then(of) {
+    if let Some(schema) = in_text(text) {
         sink.push(Input::Schema(schema));
     }
 }

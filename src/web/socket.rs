@@ -2,7 +2,7 @@
 //! core inputs; dropping [`Socket`] detaches them and closes the socket
 //! (after whatever was already sent, such as `leave`).
 
-use gloo_events::{EventListener, EventListenerOptions};
+use gloo_events::EventListener;
 use reactor_protocol::coordinator::{ClientFrame, ServerFrame};
 use reactor_protocol::json::ToJson;
 use wasm_bindgen::{JsCast, JsValue};
@@ -25,7 +25,7 @@ impl Socket {
         // An `error` event is always followed by `close`, which says more.
         let listeners = [
             listen(&ws, "open", sink, |_| Some(Input::SocketOpen)),
-            on_message(&ws, sink),
+            listen(&ws, "message", sink, frame),
             listen(&ws, "close", sink, closed),
         ];
         Ok(Socket { ws, _listeners: listeners })
@@ -49,28 +49,15 @@ fn closed(event: &Event) -> Option<Input<JsValue>> {
     Some(Input::SocketClosed { code: event.code(), reason: event.reason() })
 }
 
-/// Frames become inputs; an `assigned` frame's schema goes first.
-fn on_message(ws: &WebSocket, sink: &Sink) -> EventListener {
-    let sink = sink.clone();
-    EventListener::new_with_options(ws, "message", EventListenerOptions::default(), move |event| {
-        let input = frame(event);
-        if let Some(Input::SocketFrame(ServerFrame::Assigned { .. })) = &input {
-            if let Some(text) = event.unchecked_ref::<MessageEvent>().data().as_string() {
-                schema::push(&sink, &text);
-            }
-        }
-        if let Some(input) = input {
-            sink.push(input);
-        }
-    })
-}
-
 fn frame(event: &Event) -> Option<Input<JsValue>> {
     let Some(text) = event.unchecked_ref::<MessageEvent>().data().as_string() else {
         return Some(Input::SocketBadFrame("a binary frame".into()));
     };
     Some(match from_text::<ServerFrame>(&text) {
-        Some(frame) => Input::SocketFrame(frame),
+        Some(frame) => {
+            let schema = matches!(frame, ServerFrame::Assigned { .. }).then(|| schema::in_text(&text)).flatten();
+            Input::SocketFrame(frame, schema)
+        }
         None => Input::SocketBadFrame(text),
     })
 }

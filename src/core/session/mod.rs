@@ -236,7 +236,12 @@ impl<V> Session<V> {
         match input {
             Input::Http { purpose, result } => self.on_http(now, purpose, result),
             Input::SocketOpen => self.on_socket_open(),
-            Input::SocketFrame(frame) => self.on_frame(now, frame),
+            Input::SocketFrame(frame, schema) => {
+                if let Some(schema) = schema {
+                    self.on_schema(schema);
+                }
+                self.on_frame(now, frame)
+            }
             Input::SocketBadFrame(what) => {
                 let message = text!("the coordinator sent an unexpected frame: ", head(&what, BAD_FRAME_SHOWN));
                 self.fail(ReactorError::new(ErrorCode::CoordinatorConnectionError, message, now));
@@ -276,12 +281,14 @@ impl<V> Session<V> {
                 self.start_stats();
             }
             Input::Control(message) => self.on_control(now, message),
-            Input::Schema(schema) => {
-                self.schema = Some(schema);
-                self.actions.push(Action::Emit(Event::SchemaReceived));
-            }
+            Input::Schema(schema) => self.on_schema(schema),
             Input::Stats { frames_decoded, at_ms } => self.on_stats(frames_decoded, at_ms),
         }
+    }
+
+    fn on_schema(&mut self, schema: V) {
+        self.schema = Some(schema);
+        self.actions.push(Action::Emit(Event::SchemaReceived));
     }
 
     fn on_timer(&mut self, now: f64, timer: Timer) {

@@ -62,7 +62,7 @@ impl Driver {
     }
 
     pub fn frame(&mut self, frame: ServerFrame) -> Vec<A> {
-        self.input(Input::SocketFrame(frame))
+        self.input(Input::SocketFrame(frame, None))
     }
 
     pub fn assigned(&mut self) -> Vec<A> {
