@@ -19,6 +19,22 @@ pub const WS_PATH: &str = "/ws";
 /// is forwarded to the assigned machine's `/sessions/local/transport/webrtc/...`.
 /// Requests must carry `Authorization: Bearer {token}` of the session's owner.
 pub const SESSIONS_PATH: &str = "/sessions";
+/// `GET`: [`CoordinatorStats`], read-only, no key needed (what tests and
+/// operators check to see that nothing is left open).
+pub const STATS_PATH: &str = "/stats";
+
+/// Answer to `GET /stats`: the coordinator's view of its clients right now.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CoordinatorStats {
+    /// WebSockets open now.
+    pub sockets_open: u64,
+    /// Clients admitted by `hello` and not gone (queued or holding a machine).
+    pub clients: u64,
+    /// Sessions assigned and not ended.
+    pub sessions: u64,
+    /// Every client ever admitted by `hello`, since the start.
+    pub clients_admitted: u64,
+}
 
 /// Answer to `POST /tokens`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -18,7 +18,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use axum::{Json, Router};
-use reactor_protocol::coordinator::{ErrorBody, IceServer, ServerFrame, TokenResponse, API_KEY_HEADER};
+use reactor_protocol::coordinator::{
+    CoordinatorStats, ErrorBody, IceServer, ServerFrame, TokenResponse, API_KEY_HEADER, STATS_PATH,
+};
 use reactor_protocol::runtime::Capabilities;
 use reactor_protocol::ErrorCode;
 use tokio::sync::{mpsc, watch, Notify};
@@ -137,6 +139,7 @@ pub(crate) fn build(
     let router = Router::new()
         .route(reactor_protocol::coordinator::TOKENS_PATH, post(issue_token))
         .route(reactor_protocol::coordinator::WS_PATH, get(ws::upgrade))
+        .route(STATS_PATH, get(stats))
         .route("/sessions/{session_id}/transport/webrtc/{*rest}", any(proxy::forward))
         .with_state(shared.clone());
     (shared, router)
@@ -152,6 +155,17 @@ async fn issue_token(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> R
         }
         None => error_response(StatusCode::UNAUTHORIZED, ErrorCode::AuthenticationFailed, "invalid API key"),
     }
+}
+
+async fn stats(State(shared): State<Arc<Shared>>) -> Json<CoordinatorStats> {
+    let sockets_open = shared.live_sockets.load(Ordering::SeqCst) as u64;
+    let inner = shared.lock();
+    Json(CoordinatorStats {
+        sockets_open,
+        clients: inner.clients.len() as u64,
+        sessions: inner.sessions.len() as u64,
+        clients_admitted: inner.next_client - 1,
+    })
 }
 
 pub(crate) fn error_body(code: ErrorCode, message: impl Into<String>) -> ErrorBody {
