@@ -59,6 +59,20 @@ fn each<J: JsonValue, T>(array: Option<J>, read: impl Fn(&J) -> Option<T>) -> Op
     Some(out)
 }
 
+/// A connection id: the runtime sends a JSON integer, others a string.
+fn connection_key<J: JsonValue>(v: &J, key: &str) -> Option<ConnectionKey> {
+    let value = v.field(key)?;
+    match value.string() {
+        Some(text) => Some(ConnectionKey::Text(text)),
+        None => Some(ConnectionKey::Number(whole_u64(value.number()?)?)),
+    }
+}
+
+fn whole_u64(n: f64) -> Option<u64> {
+    // 2^53: past it an f64 no longer holds every integer.
+    (n >= 0.0 && n <= 9_007_199_254_740_992.0 && (n as u64) as f64 == n).then_some(n as u64)
+}
+
 fn whole(n: f64) -> Option<u32> {
     (n >= 0.0 && n <= u32::MAX as f64 && (n as u32) as f64 == n).then_some(n as u32)
 }
@@ -142,8 +156,12 @@ impl FromJson for ServerFrame {
 impl FromJson for SessionDescriptor {
     fn from_json<J: JsonValue>(v: &J) -> Option<Self> {
         let transport = v.field("selected_transport")?;
+        // `cluster`, `server_info` and the `schema` are not used by the SDK.
         Some(SessionDescriptor {
             session_id: string(v, "session_id")?,
+            cluster: None,
+            server_info: None,
+            schema: None,
             state: string(v, "state")?,
             model: SessionModel { name: string(&v.field("model")?, "name")? },
             selected_transport: SelectedTransport {
@@ -157,13 +175,13 @@ impl FromJson for SessionDescriptor {
 
 impl FromJson for ConnectionId {
     fn from_json<J: JsonValue>(v: &J) -> Option<Self> {
-        Some(ConnectionId { connection_id: string(v, "connection_id")? })
+        Some(ConnectionId { connection_id: connection_key(v, "connection_id")? })
     }
 }
 
 impl FromJson for SdpAnswer {
     fn from_json<J: JsonValue>(v: &J) -> Option<Self> {
-        Some(SdpAnswer { sdp_answer: string(v, "sdp_answer")?, connection_id: string(v, "connection_id")? })
+        Some(SdpAnswer { sdp_answer: string(v, "sdp_answer")?, connection_id: connection_key(v, "connection_id")? })
     }
 }
 
@@ -603,9 +621,14 @@ mod tests {
     #[test]
     fn runtime_answers() {
         reads_like_serde(&ConnectionId { connection_id: "c1".into() });
+        reads_like_serde(&ConnectionId { connection_id: 1855.into() });
         reads_like_serde(&SdpAnswer { sdp_answer: "v=0".into(), connection_id: "c1".into() });
+        reads_like_serde(&SdpAnswer { sdp_answer: "v=0".into(), connection_id: 1855.into() });
         reads_like_serde(&SessionDescriptor {
             session_id: "local".into(),
+            cluster: None,
+            server_info: None,
+            schema: None,
             state: "running".into(),
             model: SessionModel { name: "echo".into() },
             selected_transport: SelectedTransport { protocol: "webrtc".into(), version: "1.0".into() },
@@ -632,5 +655,11 @@ mod tests {
         // Unknown members are ignored, as serde does.
         let extra = json!({"connection_id":"c","track_map":[],"future":true});
         assert_eq!(ConnectionId::from_json(&extra), Some(ConnectionId { connection_id: "c".into() }));
+        // The runtime's own answer: an integer id, `track_map` an object.
+        let runtime = json!({"connection_id":1209,"track_map":{"protocol_version":"0.0.0","tracks":[],
+            "commands":[],"emission_fps":null}});
+        assert_eq!(ConnectionId::from_json(&runtime), Some(ConnectionId { connection_id: 1209.into() }));
+        assert_eq!(ConnectionId::from_json(&json!({"connection_id":12.5})), None);
+        assert_eq!(ConnectionId::from_json(&json!({"connection_id":-1})), None);
     }
 }

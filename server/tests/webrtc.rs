@@ -170,7 +170,7 @@ async fn connect(server_url: &str, session: &str, token: &str, with_input: bool)
         kind: TrackKind::Video,
         direction: TrackDirection::Recvonly,
     });
-    let sdp_url = format!("{base}/connections/{}/sdp_params", created.connection_id);
+    let sdp_url = format!("{base}/connections/{}/sdp_params", created.connection_id.to_path_segment());
     let posted = http()
         .post(&sdp_url)
         .header("Authorization", &auth)

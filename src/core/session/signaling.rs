@@ -33,7 +33,7 @@ impl<V> Session<V> {
             }
             (Purpose::RegisterConnection, Reply::Connection(c)) => {
                 if let Phase::Machine(link) = &mut self.phase {
-                    if let Some(request) = link.set_connection_id(c.connection_id) {
+                    if let Some(request) = link.set_connection_id(c.connection_id.to_path_segment()) {
                         self.actions.push(Action::Http(request));
                     }
                 }

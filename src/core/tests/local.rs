@@ -17,7 +17,10 @@ fn local() -> Driver {
 fn descriptor() -> Reply {
     Reply::Session(SessionDescriptor {
         session_id: "local".into(),
-        state: "running".into(),
+        cluster: None,
+        server_info: None,
+        schema: None,
+        state: "WAITING".into(),
         model: SessionModel { name: "echo".into() },
         selected_transport: SelectedTransport { protocol: "webrtc".into(), version: "1.0".into() },
         capabilities: echo_capabilities(),
