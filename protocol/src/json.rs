@@ -23,11 +23,72 @@ pub trait JsonValue: Sized {
     fn boolean(&self) -> Option<bool>;
     /// The items of an array.
     fn items(&self) -> Option<Vec<Self>>;
+    /// The value as JSON text, for error messages.
+    fn text(&self) -> String;
+}
+
+/// The JSON type a field must have.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Expect {
+    Text,
+    Number,
+    TextOrNumber,
+    Object,
+}
+
+impl Expect {
+    fn fits<J: JsonValue>(self, v: &J) -> bool {
+        let scalar = v.string().is_some() || v.number().is_some() || v.boolean().is_some();
+        match self {
+            Expect::Text => v.string().is_some(),
+            Expect::Number => v.number().is_some(),
+            Expect::TextOrNumber => v.string().is_some() || v.number().is_some(),
+            Expect::Object => !scalar && v.items().is_none(),
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Expect::Text => "a string",
+            Expect::Number => "a number",
+            Expect::TextOrNumber => "a number or a string",
+            Expect::Object => "an object",
+        }
+    }
 }
 
 /// Shapes the SDK reads.
 pub trait FromJson: Sized {
+    /// The members an answer must have, so that one that does not read can
+    /// be named ([`why_unreadable`]).
+    const FIELDS: &'static [(&'static str, Expect)] = &[];
+
     fn from_json<J: JsonValue>(value: &J) -> Option<Self>;
+}
+
+/// Why `value` did not read as a `T`: the first required member that is
+/// missing or of another JSON type, with what came; else the whole value.
+pub fn why_unreadable<T: FromJson, J: JsonValue>(value: &J) -> String {
+    for &(key, expect) in T::FIELDS {
+        match value.field(key) {
+            None => return crate::text!("`", key, "` is missing in ", clip(value.text())),
+            Some(got) if !expect.fits(&got) => {
+                let expected = crate::text!(", expected ", expect.name());
+                return crate::text!("`", key, "` is ", clip(got.text()), expected);
+            }
+            Some(_) => {}
+        }
+    }
+    crate::text!("unexpected content: ", clip(value.text()))
+}
+
+/// At most 80 characters of `text`, for a message.
+pub fn clip(mut text: String) -> String {
+    if let Some((end, _)) = text.char_indices().nth(80) {
+        text.truncate(end);
+        text.push('…');
+    }
+    text
 }
 
 fn string<J: JsonValue>(v: &J, key: &str) -> Option<String> {
@@ -78,6 +139,7 @@ fn whole(n: f64) -> Option<u32> {
 }
 
 impl FromJson for TokenResponse {
+    const FIELDS: &'static [(&'static str, Expect)] = &[("token", Expect::Text), ("expires_in", Expect::Number)];
     fn from_json<J: JsonValue>(v: &J) -> Option<Self> {
         let expires_in = v.field("expires_in")?.number()?;
         Some(TokenResponse { token: string(v, "token")?, expires_in: expires_in as u64 })
@@ -154,6 +216,13 @@ impl FromJson for ServerFrame {
 }
 
 impl FromJson for SessionDescriptor {
+    const FIELDS: &'static [(&'static str, Expect)] = &[
+        ("session_id", Expect::Text),
+        ("state", Expect::Text),
+        ("model", Expect::Object),
+        ("selected_transport", Expect::Object),
+        ("capabilities", Expect::Object),
+    ];
     fn from_json<J: JsonValue>(v: &J) -> Option<Self> {
         let transport = v.field("selected_transport")?;
         // `cluster`, `server_info` and the `schema` are not used by the SDK.
@@ -174,12 +243,15 @@ impl FromJson for SessionDescriptor {
 }
 
 impl FromJson for ConnectionId {
+    const FIELDS: &'static [(&'static str, Expect)] = &[("connection_id", Expect::TextOrNumber)];
     fn from_json<J: JsonValue>(v: &J) -> Option<Self> {
         Some(ConnectionId { connection_id: connection_key(v, "connection_id")? })
     }
 }
 
 impl FromJson for SdpAnswer {
+    const FIELDS: &'static [(&'static str, Expect)] =
+        &[("sdp_answer", Expect::Text), ("connection_id", Expect::TextOrNumber)];
     fn from_json<J: JsonValue>(v: &J) -> Option<Self> {
         Some(SdpAnswer { sdp_answer: string(v, "sdp_answer")?, connection_id: connection_key(v, "connection_id")? })
     }
@@ -499,6 +571,9 @@ mod tests {
         fn items(&self) -> Option<Vec<Self>> {
             self.as_array().cloned()
         }
+        fn text(&self) -> String {
+            serde_json::to_string(self).unwrap()
+        }
     }
 
     /// What we write is what serde writes.
@@ -661,5 +736,22 @@ mod tests {
         assert_eq!(ConnectionId::from_json(&runtime), Some(ConnectionId { connection_id: 1209.into() }));
         assert_eq!(ConnectionId::from_json(&json!({"connection_id":12.5})), None);
         assert_eq!(ConnectionId::from_json(&json!({"connection_id":-1})), None);
+    }
+
+    #[test]
+    fn what_does_not_read_is_named() {
+        let why = why_unreadable::<ConnectionId, _>(&json!({"connection_id":true,"track_map":{}}));
+        assert_eq!(why, "`connection_id` is true, expected a number or a string");
+        let why = why_unreadable::<ConnectionId, _>(&json!({"id":1855}));
+        assert_eq!(why, "`connection_id` is missing in {\"id\":1855}");
+        let why = why_unreadable::<SessionDescriptor, _>(&json!({"session_id":"local","state":"WAITING",
+            "model":"tint","selected_transport":{},"capabilities":{}}));
+        assert_eq!(why, "`model` is \"tint\", expected an object");
+        // Every member there, one deeper is wrong: the whole value, clipped.
+        let deep = json!({"session_id":"local","state":"WAITING","model":{"name":"m"},
+            "selected_transport":{"protocol":"webrtc","version":"1.0"},"capabilities":{"tracks":"cam"}});
+        assert_eq!(SessionDescriptor::from_json(&deep), None);
+        let why = why_unreadable::<SessionDescriptor, _>(&deep);
+        assert!(why.starts_with("unexpected content: {") && why.ends_with('…'), "{why}");
     }
 }

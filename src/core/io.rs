@@ -95,7 +95,9 @@ pub enum Reply {
     Connection(ConnectionId),
     Answer(SdpAnswer),
     Error(ErrorBody),
-    /// A 2xx whose body is not read, or a body that did not decode.
+    /// A body that should have decoded and did not: which member, and what came.
+    Unreadable(String),
+    /// A 2xx whose body is not read, or an error body that did not decode.
     Other,
 }
 

@@ -9,7 +9,7 @@ use web_sys::{Headers, RequestInit, Response};
 
 use crate::core::{Body, HttpRequest, HttpResult, Input, Method, Reply, ReplyKind};
 
-use super::json::{describe, from_text};
+use super::json::{describe, from_text, read_answer};
 use super::schema;
 use super::sink::{when_settled, Sink};
 
@@ -92,12 +92,12 @@ fn init(request: &HttpRequest) -> Result<RequestInit, JsValue> {
 
 fn decode(kind: ReplyKind, text: &str) -> Reply {
     let reply = match kind {
-        ReplyKind::Token => from_text(text).map(Reply::Token),
-        ReplyKind::Session => from_text(text).map(Reply::Session),
-        ReplyKind::Connection => from_text(text).map(Reply::Connection),
-        ReplyKind::Answer => from_text(text).map(Reply::Answer),
-        ReplyKind::Error => from_text(text).map(Reply::Error),
-        ReplyKind::Ignored => None,
+        ReplyKind::Token => read_answer(text).map(Reply::Token),
+        ReplyKind::Session => read_answer(text).map(Reply::Session),
+        ReplyKind::Connection => read_answer(text).map(Reply::Connection),
+        ReplyKind::Answer => read_answer(text).map(Reply::Answer),
+        ReplyKind::Error => return from_text(text).map_or(Reply::Other, Reply::Error),
+        ReplyKind::Ignored => return Reply::Other,
     };
-    reply.unwrap_or(Reply::Other)
+    reply.unwrap_or_else(Reply::Unreadable)
 }

@@ -1,7 +1,7 @@
 //! JSON through the browser's own `JSON`: fast, and no serde_json in the wasm.
 
 use js_sys::{Array, JsString, Reflect, JSON};
-use reactor_protocol::json::{FromJson, JsonValue, ToJson};
+use reactor_protocol::json::{clip, why_unreadable, FromJson, JsonValue, ToJson};
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(inline_js = r#"
@@ -61,6 +61,14 @@ pub fn from_text<T: FromJson>(text: &str) -> Option<T> {
     parse(text).and_then(|v| T::from_json(&Js(v)))
 }
 
+/// `text` read as a `T`; `Err` says which member did not read and what came.
+pub fn read_answer<T: FromJson>(text: &str) -> Result<T, String> {
+    let Some(value) = parse(text).map(Js) else {
+        return Err(reactor_protocol::text!("not JSON: ", clip(text.into())));
+    };
+    T::from_json(&value).ok_or_else(|| why_unreadable::<T, _>(&value))
+}
+
 /// A parsed JS value, read by the protocol's decoders.
 struct Js(JsValue);
 
@@ -77,6 +85,9 @@ impl JsonValue for Js {
     }
     fn boolean(&self) -> Option<bool> {
         self.0.as_bool()
+    }
+    fn text(&self) -> String {
+        JSON::stringify(&self.0).map(String::from).unwrap_or_default()
     }
     fn items(&self) -> Option<Vec<Self>> {
         if !Array::is_array(&self.0) {

@@ -18,7 +18,14 @@ impl<V> Session<V> {
         };
         match (purpose, reply) {
             (_, Reply::Error(body)) => self.fail(from_body(body, now)),
-            (_, Reply::Other) if !is_success(status) => self.fail(status_error(purpose, status, now)),
+            (_, Reply::Other | Reply::Unreadable(_)) if !is_success(status) => {
+                self.fail(status_error(purpose, status, now))
+            }
+            (purpose, Reply::Unreadable(why)) => {
+                let http = text!(" (HTTP ", decimal(status), "): ");
+                let message = text!("unreadable answer to ", purpose.describe(), http, why);
+                self.fail(ReactorError::new(error_code_for(purpose), message, now));
+            }
             (Purpose::Token, Reply::Token(token)) => {
                 if let Phase::Token = self.phase {
                     self.phase = Phase::Socket { token: token.token };

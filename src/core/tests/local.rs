@@ -112,3 +112,19 @@ fn a_failed_local_connection_also_stops_the_runtime_session() {
     assert!(http_requests(&actions).iter().any(|r| r.purpose == Purpose::StopSession));
     assert!(http_requests(&d.connect()).is_empty(), "deferred until the stop is answered");
 }
+
+#[test]
+fn an_answer_that_does_not_read_fails_naming_what_came() {
+    let mut d = local();
+    d.connect();
+    d.http(Purpose::StartSession, 200, descriptor());
+    let why = "`connection_id` is true, expected a number or a string".to_string();
+    let actions = d.http(Purpose::RegisterConnection, 201, Reply::Unreadable(why));
+    let error = errors(&actions).pop().expect("an error event").clone();
+    assert_eq!(error.code, ErrorCode::GpuConnectionFailed);
+    assert_eq!(
+        error.message,
+        "unreadable answer to the connection registration (HTTP 201): `connection_id` is true, expected a number or a string"
+    );
+    assert_eq!(d.session.status(), Status::Disconnected);
+}
