@@ -105,6 +105,12 @@ function field(name, schema) {
   }
   input.name = name;
   label.append(`${name} `, input);
+  if (schema.minimum != null || schema.maximum != null) {
+    const range = document.createElement("small");
+    range.className = "muted";
+    range.textContent = ` ${schema.minimum ?? ""}…${schema.maximum ?? ""}`;
+    label.append(range);
+  }
   return label;
 }
 

@@ -7,7 +7,7 @@ use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};
 
 use crate::error::ErrorCode;
-use crate::runtime::Capabilities;
+use crate::runtime::{Capabilities, Empty};
 
 /// `POST` here with the API key in [`API_KEY_HEADER`] to get a [`TokenResponse`].
 pub const TOKENS_PATH: &str = "/tokens";
@@ -66,9 +66,14 @@ pub enum ClientFrame {
 }
 
 /// Frames the coordinator sends on the WebSocket.
+///
+/// `S` is the machine's `schema` in `assigned`, as in
+/// [`SessionDescriptor`](crate::runtime::SessionDescriptor): the server
+/// relays a `serde_json::Value`; the SDK reads the frame with the default
+/// [`Empty`] and takes the schema from the parsed JS value.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
-pub enum ServerFrame {
+pub enum ServerFrame<S = Empty> {
     /// The client waits; sent on entry and again whenever its position changes.
     Queued {
         /// 1 = next in line.
@@ -86,6 +91,9 @@ pub enum ServerFrame {
         /// Ready for `RTCConfiguration.iceServers`; empty on loopback.
         #[serde(default)]
         ice_servers: Vec<IceServer>,
+        /// The machine's descriptor `schema` (the model's OpenAPI 3.1 document), as it sent it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        schema: Option<S>,
     },
     /// Something ended the session or refused it; the coordinator closes the
     /// socket right after.
@@ -119,7 +127,7 @@ mod tests {
             serde_json::to_value(&hello).unwrap(),
             json!({"type":"hello","token":"t","model":"echo","queueing":true})
         );
-        let err = ServerFrame::Error(ErrorBody {
+        let err: ServerFrame = ServerFrame::Error(ErrorBody {
             code: ErrorCode::NoCapacity,
             message: "busy".into(),
             retry_after: Some(5.0),
@@ -130,5 +138,25 @@ mod tests {
         );
         let queued: ServerFrame = serde_json::from_value(json!({"type":"queued","position":3})).unwrap();
         assert_eq!(queued, ServerFrame::Queued { position: 3, estimated_wait: None });
+    }
+
+    #[test]
+    fn assigned_relays_the_machines_schema_and_reads_without_it() {
+        let schema = json!({"openapi":"3.1.0","paths":{"/events/set_x":{"post":{}}}});
+        let frame = ServerFrame::Assigned {
+            session_id: "s".into(),
+            model: ModelInfo { name: "echo".into() },
+            capabilities: serde_json::from_value(json!({"tracks":[]})).unwrap(),
+            ice_servers: Vec::new(),
+            schema: Some(schema.clone()),
+        };
+        let wire = serde_json::to_value(&frame).unwrap();
+        assert_eq!(wire["schema"], schema, "relayed as the machine sent it");
+        let opaque: ServerFrame = serde_json::from_value(wire).unwrap();
+        assert!(matches!(opaque, ServerFrame::Assigned { schema: Some(Empty {}), .. }));
+        let without: ServerFrame<serde_json::Value> = serde_json::from_value(json!({"type":"assigned",
+            "session_id":"s","model":{"name":"echo"},"capabilities":{}}))
+        .unwrap();
+        assert!(matches!(without, ServerFrame::Assigned { schema: None, .. }));
     }
 }

@@ -208,6 +208,8 @@ impl FromJson for ServerFrame {
                 model: ModelInfo { name: string(&v.field("model")?, "name")? },
                 capabilities: Capabilities::from_json(&v.field("capabilities")?)?,
                 ice_servers: list(v, "ice_servers")?,
+                // Not read here: the SDK takes it from the parsed JS value.
+                schema: None,
             }),
             "error" => ErrorBody::from_json(v).map(ServerFrame::Error),
             _ => None,
@@ -690,6 +692,7 @@ mod tests {
                 username: Some("u".into()),
                 credential: Some("p".into()),
             }],
+            schema: None,
         });
     }
 

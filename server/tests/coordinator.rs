@@ -364,3 +364,20 @@ async fn stats_count_what_is_open_and_every_client_admitted() {
     }
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn assigned_carries_the_machines_schema() {
+    let server = start(Config::for_tests()).await;
+    let token = token(&server).await;
+    let mut client = Client::hello(&server, &token, "echo", true).await;
+    let Some(ServerFrame::Assigned { schema: Some(schema), .. }) = client.try_frame(Duration::from_secs(10)).await
+    else {
+        panic!("an assigned frame with a schema");
+    };
+    // The simulated echo machine's own document, relayed untouched.
+    assert_eq!(schema, ModelKind::Echo.schema());
+    assert_eq!(schema["openapi"], "3.1.0");
+    assert!(schema["paths"]["/events/set_brightness"]["post"]["requestBody"].is_object());
+    client.leave().await;
+    server.shutdown().await;
+}

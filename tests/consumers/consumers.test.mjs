@@ -221,6 +221,8 @@ test("react: StrictMode mounts one connection; video, a schema-built command and
     const opened = await probe(page);
     assert.equal(opened.socketsCreated, 1, `one WebSocket under StrictMode: ${JSON.stringify(opened)}`);
     assert.equal(opened.peersCreated, 1, `one RTCPeerConnection under StrictMode: ${JSON.stringify(opened)}`);
+    assert.equal(opened.connects, 1, `one connect() under StrictMode (not connect, disconnect, connect): ${JSON.stringify(opened)}`);
+    assert.equal(opened.tokenRequests, 1, `one token request: ${JSON.stringify(opened)}`);
     const held = await coordinatorStats();
     assert.equal(held.clients_admitted - base.clients_admitted, 1, `the coordinator admitted one client: ${JSON.stringify({ base, held })}`);
     assert.equal(held.sessions, base.sessions + 1);
@@ -264,6 +266,7 @@ test("react: StrictMode mounts one connection; video, a schema-built command and
     const again = await probe(page);
     assert.equal(again.socketsCreated, 2, `one more WebSocket: ${JSON.stringify(again)}`);
     assert.equal(again.peersCreated, 2, `one more RTCPeerConnection: ${JSON.stringify(again)}`);
+    assert.equal(again.connects, 2, `one more connect(): ${JSON.stringify(again)}`);
     assert.equal((await coordinatorStats()).clients_admitted - base.clients_admitted, 2);
     await page.waitForSelector('form[data-command="set_brightness"]', { timeout: 10_000 });
     assert.deepEqual(await sendFromForm(page, "set_brightness", { brightness: 0.25 }), { ok: "set_brightness" });

@@ -125,7 +125,9 @@ test("schema: README.md's example runs as written", { timeout: 60_000 }, async (
     const lines = [];
     page.on("console", (m) => lines.push(m.text()));
     await page.evaluate(`(async () => { ${code} })()`);
-    assert.ok(lines.some((l) => /^set_brightness \{"brightness":\{"type":"number","default":0,"minimum":-1,"maximum":1\}\}$/.test(l)), lines.join("\n"));
+    const brightness = lines.find((l) => l.startsWith("set_brightness "));
+    assert.deepEqual(JSON.parse(brightness?.slice("set_brightness ".length) ?? "null"), { brightness: { type: "number", default: 0, minimum: -1, maximum: 1 } }, lines.join("\n"));
+    assert.ok(lines.includes("2 commands, 4 messages, 2 tracks"), lines.join("\n"));
     assert.ok(lines.includes("INVALID_COMMAND brightness"), lines.join("\n"));
   });
 });

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use reactor_protocol::coordinator::IceServer;
 use reactor_protocol::runtime::{paths, IceServersResponse, SessionDescriptor, LOCAL_SESSION_ID};
+use serde_json::Value;
 use tokio::sync::mpsc;
 
 use super::queue::{ClientId, MachineId, MachineState};
@@ -56,7 +57,9 @@ async fn check(shared: &Shared, url: &str, timeout: Duration) -> bool {
 
 async fn start(shared: &Shared, id: MachineId, url: &str, client: ClientId) {
     match start_session(shared, url).await {
-        Ok((descriptor, ice_servers)) => shared.started(id, client, descriptor.capabilities, ice_servers),
+        Ok((descriptor, ice_servers)) => {
+            shared.started(id, client, descriptor.capabilities, descriptor.schema, ice_servers)
+        }
         Err(error) => {
             tracing::warn!(machine = id, url, %error, "start_session failed");
             shared.with_scheduler(|s, ev| s.assignment_failed(client, id, Instant::now(), ev));
@@ -64,7 +67,8 @@ async fn start(shared: &Shared, id: MachineId, url: &str, client: ClientId) {
     }
 }
 
-async fn start_session(shared: &Shared, url: &str) -> Result<(SessionDescriptor, Vec<IceServer>), String> {
+/// The descriptor keeps the machine's `schema` as it came, for the `assigned` frame.
+async fn start_session(shared: &Shared, url: &str) -> Result<(SessionDescriptor<Value>, Vec<IceServer>), String> {
     let timeout = Duration::from_secs(30);
     let response = shared
         .http
@@ -76,7 +80,7 @@ async fn start_session(shared: &Shared, url: &str) -> Result<(SessionDescriptor,
     if !response.status().is_success() {
         return Err(format!("start_session answered {}", response.status()));
     }
-    let descriptor: SessionDescriptor = response.json().await.map_err(|e| e.to_string())?;
+    let descriptor: SessionDescriptor<Value> = response.json().await.map_err(|e| e.to_string())?;
     let ice_url = format!("{url}/sessions/{LOCAL_SESSION_ID}{}{}", paths::WEBRTC, paths::ICE_SERVERS);
     // A runtime without the call still works on loopback: no servers.
     let ice = match shared.http.get(ice_url).timeout(timeout).send().await {

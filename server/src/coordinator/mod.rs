@@ -23,6 +23,7 @@ use reactor_protocol::coordinator::{
 };
 use reactor_protocol::runtime::Capabilities;
 use reactor_protocol::ErrorCode;
+use serde_json::Value;
 use tokio::sync::{mpsc, watch, Notify};
 
 use crate::config::Config;
@@ -40,7 +41,7 @@ pub(crate) enum ToClient {
         position: u32,
         estimated_wait: Option<f64>,
     },
-    Frame(Box<ServerFrame>),
+    Frame(Box<ServerFrame<Value>>),
     /// Send this error frame, then close.
     Fatal(Box<ErrorBody>),
 }
@@ -181,7 +182,7 @@ pub(crate) struct Admitted {
     pub client: ClientId,
     pub rx: mpsc::UnboundedReceiver<ToClient>,
     /// `Queued` when the client waits; `None` when a machine is being started.
-    pub first: Option<ServerFrame>,
+    pub first: Option<ServerFrame<Value>>,
 }
 
 impl Shared {
@@ -263,7 +264,14 @@ impl Shared {
     }
 
     /// Called by a machine task once `start_session` answered.
-    fn started(&self, machine: MachineId, client: ClientId, capabilities: Capabilities, ice_servers: Vec<IceServer>) {
+    fn started(
+        &self,
+        machine: MachineId,
+        client: ClientId,
+        capabilities: Capabilities,
+        schema: Option<Value>,
+        ice_servers: Vec<IceServer>,
+    ) {
         let mut guard = self.lock();
         let inner = &mut *guard;
         if inner.scheduler.machine_of(client) != Some(machine) {
@@ -279,6 +287,7 @@ impl Shared {
             model: reactor_protocol::coordinator::ModelInfo { name: model },
             capabilities,
             ice_servers,
+            schema,
         };
         let _ = entry.tx.send(ToClient::Frame(Box::new(frame)));
         let token = entry.token.clone();

@@ -71,6 +71,7 @@ impl Driver {
             model: reactor_protocol::coordinator::ModelInfo { name: "echo".into() },
             capabilities: echo_capabilities(),
             ice_servers: vec![IceServer { urls: vec!["stun:127.0.0.1:3478".into()], username: None, credential: None }],
+            schema: None,
         })
     }
 

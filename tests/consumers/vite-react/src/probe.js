@@ -1,6 +1,7 @@
 // Test instrumentation, not app code: counts what the page opened and what is
-// still open (RTCPeerConnection, WebSocket) and the Reactor listeners
-// attached, for tests/consumers/consumers.test.mjs (window.probe()).
+// still open (RTCPeerConnection, WebSocket), the token requests and connect()
+// calls made, and the Reactor listeners attached, for
+// tests/consumers/consumers.test.mjs (window.probe()).
 import { Reactor } from "@reactor-wasm/sdk";
 
 const peers = [];
@@ -20,8 +21,20 @@ window.WebSocket = class extends NativeSocket {
   }
 };
 
+let tokenRequests = 0;
+const nativeFetch = window.fetch;
+window.fetch = function (input, init) {
+  if (new URL(input instanceof Request ? input.url : String(input), location.href).pathname === "/tokens") tokenRequests++;
+  return nativeFetch.call(this, input, init);
+};
+
 let listeners = 0;
-const { on, off } = Reactor.prototype;
+let connects = 0;
+const { on, off, connect } = Reactor.prototype;
+Reactor.prototype.connect = function () {
+  connects++;
+  return connect.call(this);
+};
 const attached = new WeakMap(); // reactor -> Set of "event handler" pairs, as the SDK dedupes them
 const key = (event, handler) => `${event}\u0000${handlersId(handler)}`;
 const ids = new WeakMap();
@@ -43,4 +56,6 @@ window.probe = () => ({
   socketsCreated: sockets.length,
   socketsOpen: sockets.filter((s) => s.readyState !== NativeSocket.CLOSED).length,
   listeners,
+  connects,
+  tokenRequests,
 });
