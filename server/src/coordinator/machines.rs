@@ -6,11 +6,10 @@ use std::time::{Duration, Instant};
 
 use reactor_protocol::coordinator::IceServer;
 use reactor_protocol::runtime::{paths, IceServersResponse, SessionDescriptor, LOCAL_SESSION_ID};
-use serde_json::Value;
 use tokio::sync::mpsc;
 
 use super::queue::{ClientId, MachineId, MachineState};
-use super::{MachineOp, Shared};
+use super::{MachineOp, Schema, Shared};
 
 /// Consecutive failed health checks before a machine is declared dead.
 const FAILED_CHECKS: u32 = 2;
@@ -67,8 +66,10 @@ async fn start(shared: &Shared, id: MachineId, url: &str, client: ClientId) {
     }
 }
 
-/// The descriptor keeps the machine's `schema` as it came, for the `assigned` frame.
-async fn start_session(shared: &Shared, url: &str) -> Result<(SessionDescriptor<Value>, Vec<IceServer>), String> {
+/// The descriptor keeps the machine's `schema` byte for byte (its keys in
+/// the machine's order: a form built from it lists parameters as the model
+/// declares them), for the `assigned` frame.
+async fn start_session(shared: &Shared, url: &str) -> Result<(SessionDescriptor<Schema>, Vec<IceServer>), String> {
     let timeout = Duration::from_secs(30);
     let response = shared
         .http
@@ -80,7 +81,7 @@ async fn start_session(shared: &Shared, url: &str) -> Result<(SessionDescriptor<
     if !response.status().is_success() {
         return Err(format!("start_session answered {}", response.status()));
     }
-    let descriptor: SessionDescriptor<Value> = response.json().await.map_err(|e| e.to_string())?;
+    let descriptor: SessionDescriptor<Schema> = response.json().await.map_err(|e| e.to_string())?;
     let ice_url = format!("{url}/sessions/{LOCAL_SESSION_ID}{}{}", paths::WEBRTC, paths::ICE_SERVERS);
     // A runtime without the call still works on loopback: no servers.
     let ice = match shared.http.get(ice_url).timeout(timeout).send().await {

@@ -23,12 +23,15 @@ use reactor_protocol::coordinator::{
 };
 use reactor_protocol::runtime::Capabilities;
 use reactor_protocol::ErrorCode;
-use serde_json::Value;
+use serde_json::value::RawValue;
 use tokio::sync::{mpsc, watch, Notify};
 
 use crate::config::Config;
 use queue::{ClientId, Event, Join, MachineId, Scheduler};
 use tokens::Tokens;
+
+/// A machine's descriptor `schema`, relayed as the machine wrote it.
+pub(crate) type Schema = Box<RawValue>;
 
 /// What the coordinator tells one client's WebSocket task.
 ///
@@ -41,7 +44,7 @@ pub(crate) enum ToClient {
         position: u32,
         estimated_wait: Option<f64>,
     },
-    Frame(Box<ServerFrame<Value>>),
+    Frame(Box<ServerFrame<Schema>>),
     /// Send this error frame, then close.
     Fatal(Box<ErrorBody>),
 }
@@ -182,7 +185,7 @@ pub(crate) struct Admitted {
     pub client: ClientId,
     pub rx: mpsc::UnboundedReceiver<ToClient>,
     /// `Queued` when the client waits; `None` when a machine is being started.
-    pub first: Option<ServerFrame<Value>>,
+    pub first: Option<ServerFrame<Schema>>,
 }
 
 impl Shared {
@@ -269,7 +272,7 @@ impl Shared {
         machine: MachineId,
         client: ClientId,
         capabilities: Capabilities,
-        schema: Option<Value>,
+        schema: Option<Schema>,
         ice_servers: Vec<IceServer>,
     ) {
         let mut guard = self.lock();
