@@ -131,7 +131,7 @@ fn connection_key<J: JsonValue>(v: &J, key: &str) -> Option<ConnectionKey> {
 
 fn whole_u64(n: f64) -> Option<u64> {
     // 2^53: past it an f64 no longer holds every integer.
-    (n >= 0.0 && n <= 9_007_199_254_740_992.0 && (n as u64) as f64 == n).then_some(n as u64)
+    ((0.0..=9_007_199_254_740_992.0).contains(&n) && (n as u64) as f64 == n).then_some(n as u64)
 }
 
 fn whole(n: f64) -> Option<u32> {

@@ -88,6 +88,8 @@ pub struct HttpRequest {
 }
 
 /// A decoded HTTP answer.
+// One lives at a time, on its way into the core: a box would cost more wasm than the bytes it saves.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum Reply {
     Token(TokenResponse),
@@ -101,6 +103,7 @@ pub enum Reply {
     Other,
 }
 
+#[allow(clippy::large_enum_variant)] // as `Reply`
 #[derive(Clone, Debug, PartialEq)]
 pub enum HttpResult {
     Answered {
