@@ -17,10 +17,8 @@ import {
   type ReactorSchemaTrack,
   type ReactorJsonSchema,
 } from "@reactor-wasm/sdk";
+import { assertType, type Equals } from "./expect";
 
-/** Compile-time equality of two types. */
-type Equals<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
-function assertType<_T extends true>(): void {}
 
 // ---- options -------------------------------------------------------------------
 const options: ReactorOptions = {

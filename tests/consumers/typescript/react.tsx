@@ -23,9 +23,8 @@ import {
   type ReactorStoreState,
   type WebcamState,
 } from "@reactor-wasm/sdk/react";
+import { assertType, type Equals } from "./expect";
 
-type Equals<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
-function assertType<_T extends true>(): void {}
 
 function Panel() {
   const reactor: Reactor = useReactor();
