@@ -88,12 +88,11 @@ pub struct HttpRequest {
 }
 
 /// A decoded HTTP answer.
-// One lives at a time, on its way into the core: a box would cost more wasm than the bytes it saves.
-#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum Reply {
     Token(TokenResponse),
-    Session(SessionDescriptor),
+    /// Boxed: the descriptor is several times larger than any other answer.
+    Session(Box<SessionDescriptor>),
     Connection(ConnectionId),
     Answer(SdpAnswer),
     Error(ErrorBody),
@@ -103,7 +102,6 @@ pub enum Reply {
     Other,
 }
 
-#[allow(clippy::large_enum_variant)] // as `Reply`
 #[derive(Clone, Debug, PartialEq)]
 pub enum HttpResult {
     Answered {

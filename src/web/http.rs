@@ -93,7 +93,7 @@ fn init(request: &HttpRequest) -> Result<RequestInit, JsValue> {
 fn decode(kind: ReplyKind, text: &str) -> Reply {
     let reply = match kind {
         ReplyKind::Token => read_answer(text).map(Reply::Token),
-        ReplyKind::Session => read_answer(text).map(Reply::Session),
+        ReplyKind::Session => read_answer(text).map(|d| Reply::Session(Box::new(d))),
         ReplyKind::Connection => read_answer(text).map(Reply::Connection),
         ReplyKind::Answer => read_answer(text).map(Reply::Answer),
         ReplyKind::Error => return from_text(text).map_or(Reply::Other, Reply::Error),

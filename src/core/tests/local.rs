@@ -15,7 +15,7 @@ fn local() -> Driver {
 }
 
 fn descriptor() -> Reply {
-    Reply::Session(SessionDescriptor {
+    Reply::Session(Box::new(SessionDescriptor {
         session_id: "local".into(),
         cluster: None,
         server_info: None,
@@ -24,7 +24,7 @@ fn descriptor() -> Reply {
         model: SessionModel { name: "echo".into() },
         selected_transport: SelectedTransport { protocol: "webrtc".into(), version: "1.0".into() },
         capabilities: echo_capabilities(),
-    })
+    }))
 }
 
 #[test]
