@@ -13,6 +13,7 @@ use alloc::vec::Vec;
 use crate::coordinator::{ClientFrame, ErrorBody, IceServer, ModelInfo, ServerFrame, TokenResponse};
 use crate::error::ErrorCode;
 use crate::runtime::*;
+use crate::text::head;
 
 /// A parsed JSON value as some host holds it.
 pub trait JsonValue: Sized {
@@ -69,27 +70,26 @@ pub trait FromJson: Sized {
 /// Why `value` did not read as a `T`: the first required member that is
 /// missing or of another JSON type, with what came; else the whole value.
 pub fn why_unreadable<T: FromJson, J: JsonValue>(value: &J) -> String {
-    for &(key, expect) in T::FIELDS {
+    why_unreadable_of(value, T::FIELDS)
+}
+
+// One copy for every answer type, not one per type.
+fn why_unreadable_of<J: JsonValue>(value: &J, fields: &[(&'static str, Expect)]) -> String {
+    for &(key, expect) in fields {
         match value.field(key) {
-            None => return crate::text!("`", key, "` is missing in ", clip(value.text())),
+            None => return crate::text!("`", key, "` is missing in ", head(&value.text(), SHOWN)),
             Some(got) if !expect.fits(&got) => {
                 let expected = crate::text!(", expected ", expect.name());
-                return crate::text!("`", key, "` is ", clip(got.text()), expected);
+                return crate::text!("`", key, "` is ", head(&got.text(), SHOWN), expected);
             }
             Some(_) => {}
         }
     }
-    crate::text!("unexpected content: ", clip(value.text()))
+    crate::text!("unexpected content: ", head(&value.text(), SHOWN))
 }
 
-/// At most 80 characters of `text`, for a message.
-pub fn clip(mut text: String) -> String {
-    if let Some((end, _)) = text.char_indices().nth(80) {
-        text.truncate(end);
-        text.push('…');
-    }
-    text
-}
+/// How many bytes of an unreadable answer a message quotes.
+pub const SHOWN: usize = 120;
 
 fn string<J: JsonValue>(v: &J, key: &str) -> Option<String> {
     v.field(key)?.string()
@@ -179,18 +179,14 @@ impl FromJson for TrackInfo {
     }
 }
 
-impl FromJson for CommandInfo {
-    fn from_json<J: JsonValue>(v: &J) -> Option<Self> {
-        Some(CommandInfo { name: string(v, "name")?, description: opt_string(v, "description") })
-    }
-}
-
 impl FromJson for Capabilities {
     fn from_json<J: JsonValue>(v: &J) -> Option<Self> {
         Some(Capabilities {
             protocol_version: opt_string(v, "protocol_version").unwrap_or_default(),
             tracks: list(v, "tracks")?,
-            commands: list(v, "commands")?,
+            // Not read: the SDK has no use for it, and 2.10.1 sends none
+            // (a model's commands are in the descriptor's `schema`).
+            commands: Vec::new(),
             emission_fps: opt_number(v, "emission_fps"),
         })
     }
@@ -684,7 +680,7 @@ mod tests {
             capabilities: Capabilities {
                 protocol_version: "1.0".into(),
                 tracks: vec![track("webcam", TrackDirection::Sendonly), track("main_video", TrackDirection::Recvonly)],
-                commands: vec![CommandInfo { name: "set_brightness".into(), description: Some("0..1".into()) }],
+                commands: vec![],
                 emission_fps: Some(30.0),
             },
             ice_servers: vec![IceServer {
@@ -755,6 +751,7 @@ mod tests {
             "selected_transport":{"protocol":"webrtc","version":"1.0"},"capabilities":{"tracks":"cam"}});
         assert_eq!(SessionDescriptor::from_json(&deep), None);
         let why = why_unreadable::<SessionDescriptor, _>(&deep);
-        assert!(why.starts_with("unexpected content: {") && why.ends_with('…'), "{why}");
+        assert!(why.starts_with("unexpected content: {"), "{why}");
+        assert_eq!(why.len(), "unexpected content: ".len() + SHOWN);
     }
 }

@@ -13,6 +13,16 @@
 
 use alloc::string::String;
 
+/// At most the first `max` bytes of `text`, cut at a character boundary:
+/// how much of something unexpected a message quotes.
+pub fn head(text: &str, max: usize) -> &str {
+    let mut end = text.len().min(max);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
 /// `n` in decimal, as `Display` writes it: no sign, no padding.
 #[inline(always)] // so that every type shares the one `push_decimal`
 pub fn decimal(n: impl Unsigned) -> String {

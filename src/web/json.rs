@@ -1,7 +1,8 @@
 //! JSON through the browser's own `JSON`: fast, and no serde_json in the wasm.
 
 use js_sys::{Array, JsString, Reflect, JSON};
-use reactor_protocol::json::{clip, why_unreadable, FromJson, JsonValue, ToJson};
+use reactor_protocol::json::{why_unreadable, FromJson, JsonValue, ToJson, SHOWN};
+use reactor_protocol::text::head;
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(inline_js = r#"
@@ -64,7 +65,7 @@ pub fn from_text<T: FromJson>(text: &str) -> Option<T> {
 /// `text` read as a `T`; `Err` says which member did not read and what came.
 pub fn read_answer<T: FromJson>(text: &str) -> Result<T, String> {
     let Some(value) = parse(text).map(Js) else {
-        return Err(reactor_protocol::text!("not JSON: ", clip(text.into())));
+        return Err(reactor_protocol::text!("not JSON: ", head(text, SHOWN)));
     };
     T::from_json(&value).ok_or_else(|| why_unreadable::<T, _>(&value))
 }

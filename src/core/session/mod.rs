@@ -14,7 +14,7 @@ pub use signaling::ws_url;
 
 use reactor_protocol::coordinator::{ClientFrame, TOKENS_PATH};
 use reactor_protocol::runtime::{paths, RuntimeMessage, Scope, PING_INTERVAL_MS};
-use reactor_protocol::text::decimal;
+use reactor_protocol::text::{decimal, head};
 use reactor_protocol::{text, ErrorCode};
 
 use super::io::*;
@@ -421,12 +421,3 @@ fn channel_name(channel: Channel) -> &'static str {
 
 /// How much of an unexpected coordinator frame an error message quotes.
 pub const BAD_FRAME_SHOWN: usize = 200;
-
-/// At most the first `max` bytes of `text`, cut at a character boundary.
-fn head(text: &str, max: usize) -> &str {
-    let mut end = text.len().min(max);
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    &text[..end]
-}
