@@ -7,7 +7,7 @@ use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};
 
 use crate::error::ErrorCode;
-use crate::runtime::Capabilities;
+use crate::runtime::{Capabilities, Empty};
 
 /// `POST` here with the API key in [`API_KEY_HEADER`] to get a [`TokenResponse`].
 pub const TOKENS_PATH: &str = "/tokens";
@@ -19,6 +19,22 @@ pub const WS_PATH: &str = "/ws";
 /// is forwarded to the assigned machine's `/sessions/local/transport/webrtc/...`.
 /// Requests must carry `Authorization: Bearer {token}` of the session's owner.
 pub const SESSIONS_PATH: &str = "/sessions";
+/// `GET`: [`CoordinatorStats`], read-only, no key needed (what tests and
+/// operators check to see that nothing is left open).
+pub const STATS_PATH: &str = "/stats";
+
+/// Answer to `GET /stats`: the coordinator's view of its clients right now.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CoordinatorStats {
+    /// WebSockets open now.
+    pub sockets_open: u64,
+    /// Clients admitted by `hello` and not gone (queued or holding a machine).
+    pub clients: u64,
+    /// Sessions assigned and not ended.
+    pub sessions: u64,
+    /// Every client ever admitted by `hello`, since the start.
+    pub clients_admitted: u64,
+}
 
 /// Answer to `POST /tokens`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -54,9 +70,14 @@ pub enum ClientFrame {
 }
 
 /// Frames the coordinator sends on the WebSocket.
+///
+/// `S` is the machine's `schema` in `assigned`, as in
+/// [`SessionDescriptor`](crate::runtime::SessionDescriptor): the server
+/// relays a `serde_json::Value`; the SDK reads the frame with the default
+/// [`Empty`] and takes the schema from the parsed JS value.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
-pub enum ServerFrame {
+pub enum ServerFrame<S = Empty> {
     /// The client waits; sent on entry and again whenever its position changes.
     Queued {
         /// 1 = next in line.
@@ -80,6 +101,9 @@ pub enum ServerFrame {
         /// What `resume` takes, should this socket drop.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         resume: Option<ResumeInfo>,
+        /// The machine's descriptor `schema` (the model's OpenAPI 3.1 document), as it sent it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        schema: Option<S>,
     },
     /// The answer to `resume`: the place or the session is this socket's
     /// again. A `queued` with the current position follows while waiting,
@@ -127,7 +151,7 @@ mod tests {
             serde_json::to_value(&hello).unwrap(),
             json!({"type":"hello","token":"t","model":"echo","queueing":true})
         );
-        let err = ServerFrame::Error(ErrorBody {
+        let err: ServerFrame = ServerFrame::Error(ErrorBody {
             code: ErrorCode::NoCapacity,
             message: "busy".into(),
             retry_after: Some(5.0),
@@ -138,7 +162,7 @@ mod tests {
         );
         let queued: ServerFrame = serde_json::from_value(json!({"type":"queued","position":3})).unwrap();
         assert_eq!(queued, ServerFrame::Queued { position: 3, estimated_wait: None, resume: None });
-        let first = ServerFrame::Queued {
+        let first: ServerFrame = ServerFrame::Queued {
             position: 1,
             estimated_wait: None,
             resume: Some(ResumeInfo { token: "r".into(), grace: 15.0 }),
@@ -149,6 +173,27 @@ mod tests {
         );
         let resume = ClientFrame::Resume { resume_token: "r".into() };
         assert_eq!(serde_json::to_value(&resume).unwrap(), json!({"type":"resume","resume_token":"r"}));
-        assert_eq!(serde_json::to_value(ServerFrame::Resumed).unwrap(), json!({"type":"resumed"}));
+        assert_eq!(serde_json::to_value(ServerFrame::<Empty>::Resumed).unwrap(), json!({"type":"resumed"}));
+    }
+
+    #[test]
+    fn assigned_relays_the_machines_schema_and_reads_without_it() {
+        let schema = json!({"openapi":"3.1.0","paths":{"/events/set_x":{"post":{}}}});
+        let frame = ServerFrame::Assigned {
+            session_id: "s".into(),
+            model: ModelInfo { name: "echo".into() },
+            capabilities: serde_json::from_value(json!({"tracks":[]})).unwrap(),
+            ice_servers: Vec::new(),
+            schema: Some(schema.clone()),
+            resume: None,
+        };
+        let wire = serde_json::to_value(&frame).unwrap();
+        assert_eq!(wire["schema"], schema, "relayed as the machine sent it");
+        let opaque: ServerFrame = serde_json::from_value(wire).unwrap();
+        assert!(matches!(opaque, ServerFrame::Assigned { schema: Some(Empty {}), .. }));
+        let without: ServerFrame<serde_json::Value> = serde_json::from_value(json!({"type":"assigned",
+            "session_id":"s","model":{"name":"echo"},"capabilities":{}}))
+        .unwrap();
+        assert!(matches!(without, ServerFrame::Assigned { schema: None, .. }));
     }
 }

@@ -207,6 +207,8 @@ impl FromJson for ServerFrame {
                 capabilities: Capabilities::from_json(&v.field("capabilities")?)?,
                 ice_servers: list(v, "ice_servers")?,
                 resume: None,
+                // Not read here: the SDK takes it from the parsed JS value.
+                schema: None,
             }),
             "resumed" => Some(ServerFrame::Resumed),
             "error" => ErrorBody::from_json(v).map(ServerFrame::Error),
@@ -695,6 +697,7 @@ mod tests {
                 credential: Some("p".into()),
             }],
             resume: None,
+            schema: None,
         });
     }
 

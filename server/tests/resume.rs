@@ -13,6 +13,9 @@ use reactor_protocol::ErrorCode;
 use reactor_server::{Config, ServerHandle};
 use tokio_tungstenite::tungstenite::Message;
 
+/// A frame as the tests read it (the schema as JSON).
+type Frame = ServerFrame<serde_json::Value>;
+
 const GRACE: Duration = Duration::from_millis(1500);
 
 fn with_grace(config: Config) -> Config {
@@ -20,7 +23,7 @@ fn with_grace(config: Config) -> Config {
 }
 
 /// Says hello and reads the first frame: its resume secret.
-async fn join(server: &ServerHandle, token: &str) -> (Client, ServerFrame, String) {
+async fn join(server: &ServerHandle, token: &str) -> (Client, Frame, String) {
     let mut client = Client::hello(server, token, "echo", true).await;
     let frame = client.frame().await;
     let resume = match &frame {
@@ -40,7 +43,7 @@ async fn resume(server: &ServerHandle, secret: &str) -> Client {
     client
 }
 
-fn session_of(frame: &ServerFrame) -> &str {
+fn session_of(frame: &Frame) -> &str {
     match frame {
         ServerFrame::Assigned { session_id, .. } => session_id,
         other => panic!("expected assigned, got {other:?}"),

@@ -154,7 +154,8 @@ pub enum Input<V> {
         result: HttpResult,
     },
     SocketOpen,
-    SocketFrame(ServerFrame),
+    /// A frame, and the schema an `assigned` frame carried (the shell's JS object).
+    SocketFrame(ServerFrame, Option<V>),
     /// A frame that is not valid JSON or not a known frame.
     SocketBadFrame(String),
     SocketClosed {
@@ -186,6 +187,9 @@ pub enum Input<V> {
     RemoteTrack(V),
     /// A message on the `control` channel.
     Control(ControlMessage),
+    /// The model's schema (the shell's JS object, built from the `schema`
+    /// of the session descriptor), just before the descriptor's answer.
+    Schema(V),
     /// The model video's `inbound-rtp` statistics: frames decoded so far,
     /// at `at_ms` (the report's timestamp).
     Stats {
@@ -239,6 +243,8 @@ pub enum Event<V> {
     NewMessage(V),
     StreamChanged(Option<V>),
     Fps(f64),
+    /// The model's schema arrived; [`Session::schema`](super::Session::schema) holds it.
+    SchemaReceived,
     Error(ReactorError),
 }
 

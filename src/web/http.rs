@@ -10,6 +10,7 @@ use web_sys::{Headers, RequestInit, Response};
 use crate::core::{Body, HttpRequest, HttpResult, Input, Method, Reply, ReplyKind};
 
 use super::json::{describe, from_text, read_answer};
+use super::schema;
 use super::sink::{when_settled, Sink};
 
 #[wasm_bindgen]
@@ -38,15 +39,20 @@ pub fn send(request: HttpRequest, sink: &Sink) {
             };
             // A failure goes on to the last step, as a rejection.
             let text = text.unwrap_or_else(|e| Promise::reject(&e));
+            let schema_sink = next.clone();
             when_settled(
                 &next,
                 &text,
                 Box::new(move |text| {
                     let result = match text {
-                        Ok(text) => HttpResult::Answered {
-                            status,
-                            reply: decode(purpose.reply_kind(status), &text.as_string().unwrap_or_default()),
-                        },
+                        Ok(text) => {
+                            let text = text.as_string().unwrap_or_default();
+                            let kind = purpose.reply_kind(status);
+                            if kind == ReplyKind::Session {
+                                schema::push(&schema_sink, &text);
+                            }
+                            HttpResult::Answered { status, reply: decode(kind, &text) }
+                        }
                         Err(e) => HttpResult::Failed(describe(&e)),
                     };
                     Some(Input::Http { purpose, result })

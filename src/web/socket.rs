@@ -11,6 +11,7 @@ use web_sys::{CloseEvent, Event, MessageEvent, WebSocket};
 use crate::core::Input;
 
 use super::json::{describe, from_text};
+use super::schema;
 use super::sink::{listen, Sink};
 
 pub struct Socket {
@@ -53,7 +54,10 @@ fn frame(event: &Event) -> Option<Input<JsValue>> {
         return Some(Input::SocketBadFrame("a binary frame".into()));
     };
     Some(match from_text::<ServerFrame>(&text) {
-        Some(frame) => Input::SocketFrame(frame),
+        Some(frame) => {
+            let schema = matches!(frame, ServerFrame::Assigned { .. }).then(|| schema::in_text(&text)).flatten();
+            Input::SocketFrame(frame, schema)
+        }
         None => Input::SocketBadFrame(text),
     })
 }

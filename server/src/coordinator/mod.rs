@@ -18,14 +18,20 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use axum::{Json, Router};
-use reactor_protocol::coordinator::{ErrorBody, IceServer, ResumeInfo, ServerFrame, TokenResponse, API_KEY_HEADER};
+use reactor_protocol::coordinator::{
+    CoordinatorStats, ErrorBody, IceServer, ResumeInfo, ServerFrame, TokenResponse, API_KEY_HEADER, STATS_PATH,
+};
 use reactor_protocol::runtime::Capabilities;
 use reactor_protocol::ErrorCode;
+use serde_json::value::RawValue;
 use tokio::sync::{mpsc, oneshot, watch, Notify};
 
 use crate::config::Config;
 use queue::{ClientId, Event, Join, MachineId, Scheduler};
 use tokens::Tokens;
+
+/// A machine's descriptor `schema`, relayed as the machine wrote it.
+pub(crate) type Schema = Box<RawValue>;
 
 /// What the coordinator tells one client's WebSocket task.
 ///
@@ -38,7 +44,7 @@ pub(crate) enum ToClient {
         position: u32,
         estimated_wait: Option<f64>,
     },
-    Frame(Box<ServerFrame>),
+    Frame(Box<ServerFrame<Schema>>),
     /// Send this error frame, then close.
     Fatal(Box<ErrorBody>),
 }
@@ -67,7 +73,7 @@ struct ClientEntry {
     /// must not end the place of a later one.
     epoch: u64,
     /// The `assigned` frame and when it came, sent again on `resume`.
-    assigned: Option<(ServerFrame, Instant)>,
+    assigned: Option<(ServerFrame<Schema>, Instant)>,
     /// An error that ended it while its socket was away, told on `resume`.
     fatal: Option<ErrorBody>,
 }
@@ -188,6 +194,7 @@ pub(crate) async fn build(
     let router = Router::new()
         .route(reactor_protocol::coordinator::TOKENS_PATH, post(issue_token))
         .route(reactor_protocol::coordinator::WS_PATH, get(ws::upgrade))
+        .route(STATS_PATH, get(stats))
         .route("/sessions/{session_id}/transport/webrtc/{*rest}", any(proxy::forward))
         .with_state(shared.clone());
     (shared, router)
@@ -205,6 +212,17 @@ async fn issue_token(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> R
     }
 }
 
+async fn stats(State(shared): State<Arc<Shared>>) -> Json<CoordinatorStats> {
+    let sockets_open = shared.live_sockets.load(Ordering::SeqCst) as u64;
+    let inner = shared.lock();
+    Json(CoordinatorStats {
+        sockets_open,
+        clients: inner.clients.len() as u64,
+        sessions: inner.sessions.len() as u64,
+        clients_admitted: inner.next_client - 1,
+    })
+}
+
 pub(crate) fn error_body(code: ErrorCode, message: impl Into<String>) -> ErrorBody {
     ErrorBody { code, message: message.into(), retry_after: None }
 }
@@ -220,7 +238,7 @@ pub(crate) struct Admitted {
     pub rx: mpsc::UnboundedReceiver<ToClient>,
     /// Frames to send at once: `queued` when the client waits (nothing while
     /// its machine starts); on `resume`, `resumed` and what it missed.
-    pub first: Vec<ServerFrame>,
+    pub first: Vec<ServerFrame<Schema>>,
     /// When the session was assigned, for the time limit.
     pub assigned_at: Option<Instant>,
     /// An error to send after `first`, then close.
@@ -388,7 +406,14 @@ impl Shared {
     }
 
     /// Called by a machine task once `start_session` answered.
-    fn started(&self, machine: MachineId, client: ClientId, capabilities: Capabilities, ice_servers: Vec<IceServer>) {
+    fn started(
+        &self,
+        machine: MachineId,
+        client: ClientId,
+        capabilities: Capabilities,
+        schema: Option<Schema>,
+        ice_servers: Vec<IceServer>,
+    ) {
         let mut guard = self.lock();
         let inner = &mut *guard;
         if inner.scheduler.machine_of(client) != Some(machine) {
@@ -408,6 +433,7 @@ impl Shared {
             capabilities,
             ice_servers,
             resume: Some(resume),
+            schema,
         };
         let Some(entry) = inner.clients.get_mut(&client) else { return };
         entry.assigned = Some((frame.clone(), Instant::now()));

@@ -19,6 +19,7 @@ pub fn options() -> Options {
         coordinator_url: URL.into(),
         development: false,
         local: false,
+        validate_messages: false,
     }
 }
 
@@ -61,7 +62,7 @@ impl Driver {
     }
 
     pub fn frame(&mut self, frame: ServerFrame) -> Vec<A> {
-        self.input(Input::SocketFrame(frame))
+        self.input(Input::SocketFrame(frame, None))
     }
 
     pub fn assigned(&mut self) -> Vec<A> {
@@ -71,6 +72,7 @@ impl Driver {
             capabilities: echo_capabilities(),
             ice_servers: vec![IceServer { urls: vec!["stun:127.0.0.1:3478".into()], username: None, credential: None }],
             resume: None,
+            schema: None,
         })
     }
 

@@ -119,6 +119,7 @@ fn a_model_without_input_refuses_publish() {
         capabilities: caps,
         ice_servers: vec![],
         resume: None,
+        schema: None,
     });
     d.http(Purpose::RegisterConnection, 201, Reply::Connection(conn()));
     d.input(Input::OfferReady { sdp: "v=0".into(), mids: vec![Some("0".into())] });
