@@ -4,8 +4,10 @@
 //! Each health check also reconciles what the machine says with what the
 //! scheduler holds: a machine starts out resetting and serves once its first
 //! check has seen it idle (a session left by an earlier coordinator is
-//! stopped first); a free machine found holding a session is stopped and
-//! freed again; a held machine found idle lost its session under its client.
+//! stopped first); a held machine found idle lost its session under its
+//! client. A session someone opens on a free machine behind the
+//! coordinator's back (a developer in local mode) is not cut: the runtime
+//! ends it when its client goes (its own timeout).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -104,10 +106,6 @@ async fn reconcile(shared: &Shared, id: MachineId, url: &str, state: MachineStat
         }
         (MachineState::Resetting | MachineState::Down, SessionSeen::Running | SessionSeen::Idle) => {
             tracing::info!(machine = id, url, ?session, "machine healthy; resetting it before it serves");
-            reset(shared, id, url).await;
-        }
-        (MachineState::Free, SessionSeen::Running) if shared.lock().scheduler.reclaim(id) => {
-            tracing::warn!(machine = id, url, "free machine holds a session nobody here started; stopping it");
             reset(shared, id, url).await;
         }
         (MachineState::Held(client), SessionSeen::Idle) => {
