@@ -3,9 +3,9 @@
 //! `shared/reference/runtime-local-api.md` for the observed original and
 //! PROTOCOL.md for where we differ.
 
-use alloc::string::String;
-use alloc::vec::Vec;
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::decode::{decode, unknown_type, DecodeError, Tagged};
 
 /// A local runtime holds one session, always named this.
 pub const LOCAL_SESSION_ID: &str = "local";
@@ -66,7 +66,7 @@ pub struct CommandInfo {
     pub description: Option<String>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Capabilities {
     #[serde(default)]
     pub protocol_version: String,
@@ -272,28 +272,49 @@ pub struct ControlError {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Empty {}
 
-/// Messages on the `control` channel.
+/// Messages on the `control` channel; each variant holds a struct of its
+/// own, so a reader decodes just the one `type` names ([`Tagged`]).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ControlMessage {
-    Notification {
-        event: TrackEvent,
-        data: TrackRef,
-    },
-    Request {
-        method: ControlMethod,
-        request_id: String,
-        data: TrackRef,
-    },
-    Response {
-        method: ControlMethod,
-        request_id: String,
-        /// Always `{}` in the runtime's answers.
-        #[serde(default)]
-        data: Empty,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        error: Option<ControlError>,
-    },
+    Notification(TrackNotification),
+    Request(ControlRequest),
+    Response(ControlResponse),
+}
+
+impl Tagged for ControlMessage {
+    fn from_tagged<'de, D: Deserializer<'de>>(kind: &str, value: D) -> Result<Self, DecodeError> {
+        match kind {
+            "notification" => decode(value).map(ControlMessage::Notification),
+            "request" => decode(value).map(ControlMessage::Request),
+            "response" => decode(value).map(ControlMessage::Response),
+            other => Err(unknown_type(other)),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrackNotification {
+    pub event: TrackEvent,
+    pub data: TrackRef,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ControlRequest {
+    pub method: ControlMethod,
+    pub request_id: String,
+    pub data: TrackRef,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ControlResponse {
+    pub method: ControlMethod,
+    pub request_id: String,
+    /// Always `{}` in the runtime's answers.
+    #[serde(default)]
+    pub data: Empty,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<ControlError>,
 }
 
 #[cfg(test)]
@@ -315,19 +336,19 @@ mod tests {
 
     #[test]
     fn control_messages_match_the_runtime() {
-        let resume = ControlMessage::Notification {
+        let resume = ControlMessage::Notification(TrackNotification {
             event: TrackEvent::ResumeTrack,
             data: TrackRef { name: "main_video".into() },
-        };
+        });
         assert_eq!(
             serde_json::to_value(&resume).unwrap(),
             json!({"type":"notification","event":"resume_track","data":{"name":"main_video"}})
         );
-        let request = ControlMessage::Request {
+        let request = ControlMessage::Request(ControlRequest {
             method: ControlMethod::PublishTrack,
             request_id: "r1".into(),
             data: TrackRef { name: "webcam".into() },
-        };
+        });
         assert_eq!(
             serde_json::to_value(&request).unwrap(),
             json!({"type":"request","method":"publish_track","request_id":"r1","data":{"name":"webcam"}})
@@ -335,7 +356,19 @@ mod tests {
         let response: ControlMessage =
             serde_json::from_value(json!({"type":"response","method":"publish_track","request_id":"r1","data":{}}))
                 .unwrap();
-        assert!(matches!(response, ControlMessage::Response { error: None, .. }));
+        assert!(matches!(response, ControlMessage::Response(ControlResponse { error: None, .. })));
+        let read = |value: serde_json::Value| {
+            crate::decode::decode_tagged::<ControlMessage, _>(value.get("type").and_then(|t| t.as_str()), &value)
+        };
+        for message in [resume, request, response] {
+            assert_eq!(read(serde_json::to_value(&message).unwrap()), Ok(message));
+        }
+        let taken = read(json!({"type":"response","method":"publish_track","request_id":"r2","data":{},
+            "error":{"code":"PUBLISHER_SLOT_TAKEN"}}));
+        assert!(
+            matches!(taken, Ok(ControlMessage::Response(ControlResponse { error: Some(e), .. })) if e.code == "PUBLISHER_SLOT_TAKEN")
+        );
+        assert_eq!(read(json!({"type":"response","method":"drop_table","request_id":"r"})).unwrap_err().path, "method");
     }
 
     #[test]
@@ -358,7 +391,7 @@ mod tests {
 
         let created = NewConnection {
             connection_id: "c1".into(),
-            track_map: alloc::vec![TrackInfo {
+            track_map: vec![TrackInfo {
                 name: "main_video".into(),
                 kind: TrackKind::Video,
                 direction: TrackDirection::Recvonly,
@@ -381,7 +414,7 @@ mod tests {
     fn signaling_bodies_match_the_runtime() {
         let offer = SdpOffer {
             sdp_offer: "v=0".into(),
-            track_mapping: alloc::vec![TrackMapping {
+            track_mapping: vec![TrackMapping {
                 mid: "0".into(),
                 name: "webcam".into(),
                 kind: TrackKind::Video,

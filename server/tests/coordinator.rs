@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use common::*;
 use reactor_protocol::coordinator::{ClientFrame, ErrorBody, ServerFrame, API_KEY_HEADER};
-use reactor_protocol::ErrorCode;
+use reactor_protocol::{Code, ErrorCode};
 use reactor_server::{Config, ModelKind};
 
 #[tokio::test]
@@ -286,7 +286,10 @@ async fn shutdown_tells_every_client_before_closing() {
     for client in [&mut holder, &mut waiter] {
         let frames = client.expect_closed().await;
         assert!(
-            matches!(frames.as_slice(), [ServerFrame::Error(ErrorBody { code: ErrorCode::CoordinatorShutdown, .. })]),
+            matches!(
+                frames.as_slice(),
+                [ServerFrame::Error(ErrorBody { code: Code::Known(ErrorCode::CoordinatorShutdown), .. })]
+            ),
             "{frames:?}"
         );
     }

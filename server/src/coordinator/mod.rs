@@ -18,7 +18,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use axum::{Json, Router};
-use reactor_protocol::coordinator::{ErrorBody, IceServer, ServerFrame, TokenResponse, API_KEY_HEADER};
+use reactor_protocol::coordinator::{
+    Assigned, ErrorBody, IceServer, Queued, ServerFrame, TokenResponse, API_KEY_HEADER,
+};
 use reactor_protocol::runtime::Capabilities;
 use reactor_protocol::ErrorCode;
 use tokio::sync::{mpsc, watch, Notify};
@@ -155,7 +157,7 @@ async fn issue_token(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> R
 }
 
 pub(crate) fn error_body(code: ErrorCode, message: impl Into<String>) -> ErrorBody {
-    ErrorBody { code, message: message.into(), retry_after: None }
+    ErrorBody { code: code.into(), message: message.into(), retry_after: None }
 }
 
 pub(crate) fn error_response(status: StatusCode, code: ErrorCode, message: &str) -> Response {
@@ -203,13 +205,13 @@ impl Shared {
             Join::UnknownModel => unreachable!("checked above"),
             Join::NoCapacity { retry_after } => {
                 return Err(ErrorBody {
-                    code: ErrorCode::NoCapacity,
+                    code: ErrorCode::NoCapacity.into(),
                     message: format!("every {model} machine is busy and queueing is off"),
                     retry_after: Some(retry_after.ceil()),
                 });
             }
             Join::Assigned => None,
-            Join::Queued { position, estimated_wait } => Some(ServerFrame::Queued { position, estimated_wait }),
+            Join::Queued { position, estimated_wait } => Some(ServerFrame::Queued(Queued { position, estimated_wait })),
         };
         inner
             .clients
@@ -260,12 +262,12 @@ impl Shared {
         let session_id = tokens::random_hex(12);
         let model = inner.scheduler.machine_model(machine).to_string();
         tracing::info!(client, machine, model, session_id, "session assigned");
-        let frame = ServerFrame::Assigned {
+        let frame = ServerFrame::Assigned(Assigned {
             session_id: session_id.clone(),
             model: reactor_protocol::coordinator::ModelInfo { name: model },
             capabilities,
             ice_servers,
-        };
+        });
         let _ = entry.tx.send(ToClient::Frame(Box::new(frame)));
         let token = entry.token.clone();
         inner.sessions.insert(session_id, Session { client, machine, token });

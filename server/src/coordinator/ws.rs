@@ -8,7 +8,7 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
-use reactor_protocol::coordinator::{ClientFrame, ErrorBody, ServerFrame};
+use reactor_protocol::coordinator::{ClientFrame, ErrorBody, Queued, ServerFrame};
 use reactor_protocol::ErrorCode;
 use tokio::time::{sleep_until, Instant};
 
@@ -116,12 +116,12 @@ async fn serve(shared: &Shared, mut socket: WebSocket) {
             biased;
             event = rx.recv() => match event {
                 Some(ToClient::Queued { position, estimated_wait }) => {
-                    if !send(&mut socket, &ServerFrame::Queued { position, estimated_wait }).await {
+                    if !send(&mut socket, &ServerFrame::Queued(Queued { position, estimated_wait })).await {
                         break;
                     }
                 }
                 Some(ToClient::Frame(frame)) => {
-                    if matches!(*frame, ServerFrame::Assigned { .. }) {
+                    if matches!(*frame, ServerFrame::Assigned(_)) {
                         deadline = shared.config.max_session.map(|max| Instant::now() + max);
                     }
                     if !send(&mut socket, &frame).await {
