@@ -173,12 +173,12 @@ async fn the_proxy_only_forwards_for_the_sessions_token() {
         .unwrap();
     assert_eq!(ok.status(), 201);
     let body: serde_json::Value = ok.json().await.unwrap();
-    assert_eq!(body["connection_id"], "c1");
+    assert_eq!(body["connection_id"], 1855);
     double.expect(&Call::Webrtc("POST".into(), "connections".into(), "{\"x\":1}".into())).await;
 
     // Status codes pass through unchanged (202 while the answer is pending).
     let pending = http()
-        .get(format!("{}/sessions/{session}/transport/webrtc/connections/c1/sdp_params", server.url()))
+        .get(format!("{}/sessions/{session}/transport/webrtc/connections/1855/sdp_params", server.url()))
         .header("Authorization", format!("Bearer {owner}"))
         .send()
         .await

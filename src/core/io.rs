@@ -92,7 +92,8 @@ pub struct HttpRequest {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Reply {
     Token(TokenResponse),
-    Session(SessionDescriptor),
+    /// Boxed: the descriptor is by far the largest answer.
+    Session(Box<SessionDescriptor>),
     Connection(ConnectionId),
     Answer(SdpAnswer),
     Error(ErrorBody),

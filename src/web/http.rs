@@ -58,7 +58,7 @@ fn read(kind: ReplyKind, text: &str) -> Reply {
     };
     let decoded = match kind {
         ReplyKind::Token => decode(value).map(Reply::Token),
-        ReplyKind::Session => decode(value).map(Reply::Session),
+        ReplyKind::Session => decode(value).map(|d| Reply::Session(Box::new(d))),
         ReplyKind::Connection => decode(value).map(Reply::Connection),
         ReplyKind::Answer => decode(value).map(Reply::Answer),
         ReplyKind::Error => return decode(value).map_or(Reply::Other, Reply::Error),

@@ -353,13 +353,12 @@ impl Peer {
         if !self.connected() {
             return;
         }
+        // The runtime's shape: a 0..10 quality score. Ours: the share of the
+        // intended frame rate actually sent.
         let seconds = now.duration_since(self.started).as_secs_f64().max(0.001);
-        let stats = json!({
-            "frames_received": self.frames_in,
-            "frames_sent": self.frames_out,
-            "fps_out": (self.frames_out as f64 / seconds * 10.0).round() / 10.0,
-            "paused": self.paused.iter().collect::<Vec<_>>(),
-        });
+        let intended = seconds / self.frame_period.as_secs_f64();
+        let qos = (self.frames_out as f64 / intended * 10.0).round().clamp(0.0, 10.0);
+        let stats = json!({ "video": { "aggregateQos": qos as u32 } });
         self.send_runtime("mediaStats", stats);
     }
 
@@ -372,7 +371,8 @@ impl Peer {
             Scope::Runtime => match serde_json::from_value::<RuntimeMessage>(envelope.data) {
                 Ok(RuntimeMessage::Ping) => self.last_ping = Instant::now(),
                 Ok(RuntimeMessage::RequestSchema) => {
-                    let schema = self.schema();
+                    // As the runtime: the same OpenAPI document as the descriptor's `schema`.
+                    let schema = self.model.kind().schema();
                     self.send_runtime("modelSchema", schema);
                 }
                 _ => {}
@@ -383,15 +383,6 @@ impl Peer {
                 self.send_application(out);
             }
         }
-    }
-
-    fn schema(&self) -> Value {
-        let tracks: Vec<Value> = self
-            .tracks
-            .iter()
-            .map(|(mid, (name, direction))| json!({"mid": mid.to_string(), "name": name, "direction": direction}))
-            .collect();
-        json!({ "tracks": tracks })
     }
 
     fn on_control(&mut self, text: &str) {

@@ -14,8 +14,8 @@ use axum::{Json, Router};
 use futures_util::{SinkExt, StreamExt};
 use reactor_protocol::coordinator::{Assigned, ClientFrame, Queued, ServerFrame, TokenResponse, API_KEY_HEADER};
 use reactor_protocol::runtime::{
-    Capabilities, ConnectionId, Health, IceServersResponse, NewConnection, SelectedTransport, SessionDescriptor,
-    SessionModel, TrackDirection, TrackInfo, TrackKind,
+    Capabilities, Health, IceServersResponse, NewConnection, SelectedTransport, SessionDescriptor, SessionModel,
+    TrackDirection, TrackInfo, TrackKind,
 };
 use reactor_server::{Config, ServerHandle};
 use tokio::net::TcpStream;
@@ -160,21 +160,27 @@ impl FakeRuntime {
         let (tx, calls) = mpsc::unbounded_channel();
         let healthy = Arc::new(AtomicBool::new(true));
         let model = model.to_string();
-        let descriptor = SessionDescriptor {
+        let capabilities = Capabilities {
+            protocol_version: "0.0.0".into(),
+            tracks: vec![TrackInfo {
+                name: "main_video".into(),
+                kind: TrackKind::Video,
+                direction: TrackDirection::Recvonly,
+            }],
+            commands: vec![],
+            emission_fps: None,
+        };
+        let track_map = capabilities.clone();
+        // Shaped as reactor-runtime 2.10.1 answers (the schema left out).
+        let descriptor: SessionDescriptor = SessionDescriptor {
             session_id: "local".into(),
-            state: "running".into(),
+            cluster: Some("local".into()),
+            server_info: None,
+            schema: None,
+            state: "WAITING".into(),
             model: SessionModel { name: model.clone() },
             selected_transport: SelectedTransport { protocol: "webrtc".into(), version: "1.0".into() },
-            capabilities: Capabilities {
-                protocol_version: "1.0".into(),
-                tracks: vec![TrackInfo {
-                    name: "main_video".into(),
-                    kind: TrackKind::Video,
-                    direction: TrackDirection::Recvonly,
-                }],
-                commands: vec![],
-                emission_fps: Some(30.0),
-            },
+            capabilities,
         };
         let (t1, t2, t3, t4) = (tx.clone(), tx.clone(), tx.clone(), tx.clone());
         let h = healthy.clone();
@@ -202,7 +208,7 @@ impl FakeRuntime {
                     let model = health_model.clone();
                     async move {
                         if ok {
-                            Json(Health { status: "ok".into(), model, state: "running".into() }).into_response()
+                            Json(Health { status: "healthy".into(), model, state: "WAITING".into() }).into_response()
                         } else {
                             StatusCode::SERVICE_UNAVAILABLE.into_response()
                         }
@@ -217,16 +223,15 @@ impl FakeRuntime {
                 "/sessions/local/transport/webrtc/connections",
                 post(move |body: String| {
                     let _ = t3.send(Call::Webrtc("POST".into(), "connections".into(), body));
-                    async {
-                        (StatusCode::CREATED, Json(NewConnection { connection_id: "c1".into(), track_map: vec![] }))
-                    }
+                    let track_map = track_map.clone();
+                    async move { (StatusCode::CREATED, Json(NewConnection { connection_id: 1855.into(), track_map })) }
                 }),
             )
             .route(
                 "/sessions/local/transport/webrtc/connections/{id}/sdp_params",
                 get(move || {
                     let _ = t4.send(Call::Webrtc("GET".into(), "sdp_params".into(), String::new()));
-                    async { (StatusCode::ACCEPTED, Json(ConnectionId { connection_id: "c1".into() })) }
+                    async { (StatusCode::ACCEPTED, Json(serde_json::Value::Null)) }
                 }),
             );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -21,7 +21,7 @@ impl<V> Session<V> {
                 self.fail(status_error(purpose, status, now))
             }
             (_, Reply::Unreadable(error)) => {
-                let message = format!("unexpected answer to {} (HTTP {status}): {error}", purpose.describe());
+                let message = format!("unreadable answer to {} (HTTP {status}): {error}", purpose.describe());
                 self.fail(ReactorError::new(error_code_for(purpose), message, now));
             }
             (Purpose::Token, Reply::Token(token)) => {
@@ -38,7 +38,7 @@ impl<V> Session<V> {
             }
             (Purpose::RegisterConnection, Reply::Connection(c)) => {
                 if let Phase::Machine(link) = &mut self.phase {
-                    if let Some(request) = link.set_connection_id(c.connection_id) {
+                    if let Some(request) = link.set_connection_id(c.connection_id.to_string()) {
                         self.actions.push_back(Action::Http(request));
                     }
                 }

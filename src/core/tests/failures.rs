@@ -314,20 +314,6 @@ fn an_error_code_from_a_newer_coordinator_keeps_its_code_and_message() {
 }
 
 #[test]
-fn an_unreadable_answer_names_the_field() {
-    let mut d = Driver::new();
-    d.reach_assigned();
-    let error = DecodeError::at("connection_id", "invalid type: boolean `true`, expected a string or a number");
-    let actions = d.http(Purpose::RegisterConnection, 201, Reply::Unreadable(error));
-    let err = assert_connect_failed(&d, &actions, ErrorCode::GpuConnectionFailed);
-    assert_eq!(
-        err.message,
-        "unexpected answer to the connection registration (HTTP 201): at `connection_id`: \
-         invalid type: boolean `true`, expected a string or a number"
-    );
-}
-
-#[test]
 fn a_frame_that_is_json_but_no_frame_says_where() {
     let mut d = Driver::new();
     d.connect();
