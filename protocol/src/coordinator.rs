@@ -178,7 +178,7 @@ mod tests {
             at(
                 json!({"type":"assigned","session_id":"s","model":{"name":"m"},"capabilities":{"tracks":[{"name":"x","kind":"smell","direction":"sendonly"}]}})
             ),
-            "capabilities.tracks[0].kind"
+            "capabilities.tracks"
         );
         let token: Result<TokenResponse, _> = decode(json!({"token":"t","expires_in":1.5}));
         assert_eq!(token.unwrap_err().path, "expires_in");

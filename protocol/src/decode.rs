@@ -17,7 +17,7 @@ mod path;
 /// Why a value is not the shape it should be, and where.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DecodeError {
-    /// The field, as `capabilities.tracks[0].kind`; `.` for the value itself.
+    /// The field, as `capabilities.model.name`; `.` for the value itself.
     pub path: String,
     /// What was wrong there, as serde says it (`invalid type: …, expected …`).
     pub problem: String,

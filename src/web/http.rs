@@ -4,11 +4,11 @@
 use gloo_net::http::{Request, RequestBuilder};
 use reactor_protocol::coordinator::API_KEY_HEADER;
 use wasm_bindgen::JsValue;
-use wasm_bindgen_futures::spawn_local;
+use wasm_bindgen_futures::{spawn_local, JsFuture};
 
 use crate::core::{Body, HttpRequest, HttpResult, Input, Method, Reply, ReplyKind};
 
-use super::json::{decode, parse, to_json};
+use super::json::{decode, to_json};
 use super::sink::Sink;
 
 /// Sends `request`; its `Input::Http` arrives at `sink` once the reply's
@@ -18,14 +18,15 @@ pub fn send(request: HttpRequest, sink: &Sink) {
     spawn_local(async move {
         let purpose = request.purpose;
         let result = match fetch(&request).await {
-            Ok((status, text)) => HttpResult::Answered { status, reply: read(purpose.reply_kind(status), &text) },
+            Ok((status, body)) => HttpResult::Answered { status, reply: read(purpose.reply_kind(status), body) },
             Err(e) => HttpResult::Failed(e.to_string()),
         };
         sink.push(Input::Http { purpose, result });
     });
 }
 
-async fn fetch(request: &HttpRequest) -> Result<(u16, String), gloo_net::Error> {
+/// The status, and the body parsed by the browser (`None`: not JSON).
+async fn fetch(request: &HttpRequest) -> Result<(u16, Option<JsValue>), gloo_net::Error> {
     let mut builder = match request.method {
         Method::Get => Request::get(&request.url),
         Method::Post => Request::post(&request.url),
@@ -37,7 +38,13 @@ async fn fetch(request: &HttpRequest) -> Result<(u16, String), gloo_net::Error> 
         builder = builder.header("Authorization", &format!("Bearer {token}"));
     }
     let response = with_body(builder, &request.body)?.send().await?;
-    Ok((response.status(), response.text().await?))
+    // `Response.json()`: the body never enters wasm memory as text.
+    let status = response.status();
+    let body = match web_sys::Response::from(response).json() {
+        Ok(parsed) => JsFuture::from(parsed).await.ok(),
+        Err(_) => None,
+    };
+    Ok((status, body))
 }
 
 fn with_body(builder: RequestBuilder, body: &Body) -> Result<Request, gloo_net::Error> {
@@ -52,8 +59,8 @@ fn with_body(builder: RequestBuilder, body: &Body) -> Result<Request, gloo_net::
 /// The reply the core expects for `kind`. A 2xx body that is not its shape
 /// is [`Reply::Unreadable`], naming the field; an error body that is not
 /// ours is [`Reply::Other`] (the status then speaks).
-fn read(kind: ReplyKind, text: &str) -> Reply {
-    let Ok(value) = parse(&JsValue::from_str(text)) else {
+fn read(kind: ReplyKind, body: Option<JsValue>) -> Reply {
+    let Some(value) = body else {
         return if kind == ReplyKind::Error || kind == ReplyKind::Ignored { Reply::Other } else { not_json() };
     };
     let decoded = match kind {
