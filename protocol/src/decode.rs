@@ -38,10 +38,17 @@ impl fmt::Display for DecodeError {
 /// `T` from `value`, or where and why not.
 pub fn decode<'de, T: Deserialize<'de>, D: Deserializer<'de>>(value: D) -> Result<T, DecodeError> {
     let failed = Cell::new(None);
-    T::deserialize(Tracked::new(value, &Chain::Root, &failed)).map_err(|e| DecodeError {
-        path: failed.take().unwrap_or_else(|| Chain::Root.to_string()),
-        problem: e.to_string(),
-    })
+    T::deserialize(Tracked::new(value, &Chain::Root, &failed)).map_err(|e| failure(failed.take(), e.to_string()))
+}
+
+/// Not generic: one copy for every type decoded.
+#[inline(never)]
+fn failure(path: Option<String>, mut problem: String) -> DecodeError {
+    // serde-wasm-bindgen's errors are JS `Error`s, whose text starts so.
+    if problem.starts_with("Error: ") {
+        problem.drain(.."Error: ".len());
+    }
+    DecodeError { path: path.unwrap_or_else(|| Chain::Root.to_string()), problem }
 }
 
 /// A shape sent as an object with a `type` member naming its variant.

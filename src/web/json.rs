@@ -82,22 +82,14 @@ pub fn parse(text: &JsValue) -> Result<JsValue, String> {
 
 /// `T` from a parsed JSON value, or the field where it is not `T`.
 pub fn decode<T: DeserializeOwned>(value: JsValue) -> Result<T, DecodeError> {
-    decode::decode(serde_wasm_bindgen::Deserializer::from(value)).map_err(plain)
+    decode::decode(serde_wasm_bindgen::Deserializer::from(value))
 }
 
 /// A shape whose `type` names its variant: `type` is read here and only
 /// that variant's struct is decoded.
 pub fn decode_tagged<T: Tagged>(value: JsValue) -> Result<T, DecodeError> {
     let kind = Reflect::get(&value, &"type".into()).ok().and_then(|t| t.as_string());
-    decode::decode_tagged(kind.as_deref(), serde_wasm_bindgen::Deserializer::from(value)).map_err(plain)
-}
-
-/// serde-wasm-bindgen's errors are JS `Error`s, whose text starts `Error: `.
-fn plain(mut error: DecodeError) -> DecodeError {
-    if let Some(problem) = error.problem.strip_prefix("Error: ") {
-        error.problem = problem.into();
-    }
-    error
+    decode::decode_tagged(kind.as_deref(), serde_wasm_bindgen::Deserializer::from(value))
 }
 
 /// A JS value decoded as itself (an app's message body): it stays in JS.
