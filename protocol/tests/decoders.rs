@@ -9,8 +9,11 @@ use reactor_protocol::decode::{decode, decode_tagged, DecodeError};
 use reactor_protocol::runtime::{ConnectionId, ControlResponse, Envelope, SdpAnswer, SessionDescriptor};
 use serde_json::{json, Map, Value};
 
+/// A decoder, keeping only whether it read.
+type Decoder = fn(&Value) -> Result<(), DecodeError>;
+
 /// Each decoder the SDK runs on what machines and the coordinator send.
-fn decoders() -> Vec<(&'static str, fn(&Value) -> Result<(), DecodeError>)> {
+fn decoders() -> Vec<(&'static str, Decoder)> {
     vec![
         ("TokenResponse", |v| decode::<TokenResponse, _>(v).map(drop)),
         ("ErrorBody", |v| decode::<ErrorBody, _>(v).map(drop)),
@@ -51,7 +54,7 @@ fn valid() -> Vec<(&'static str, Value)> {
     ]
 }
 
-fn decoder(name: &str) -> fn(&Value) -> Result<(), DecodeError> {
+fn decoder(name: &str) -> Decoder {
     decoders().into_iter().find(|(n, _)| *n == name).unwrap().1
 }
 
