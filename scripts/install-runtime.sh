@@ -17,7 +17,7 @@
 #   --no-deps (so pip never tries to build PyGObject).
 set -euo pipefail
 VERSION=2.10.1
-VENV=${REACTOR_RUNTIME_VENV:-$HOME/.cache/reactor-runtime-$VERSION}
+VENV=${REACTOR_RUNTIME_VENV:-${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/reactor-runtime-$VERSION}
 if [ "${1:-}" = --print ]; then
   echo "$VENV/bin/python"
   exit 0

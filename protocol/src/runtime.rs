@@ -121,7 +121,7 @@ pub struct SessionDescriptor<S = Empty> {
     pub capabilities: Capabilities,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schema: Option<S>,
-    /// `READY` (no session), `WAITING` (session, no client), `RUNNING`.
+    /// `READY` (no session), `WAITING` (session, no client), `STREAMING`.
     pub state: String,
 }
 
@@ -129,7 +129,7 @@ pub struct SessionDescriptor<S = Empty> {
 pub mod states {
     pub const READY: &str = "READY";
     pub const WAITING: &str = "WAITING";
-    pub const RUNNING: &str = "RUNNING";
+    pub const STREAMING: &str = "STREAMING";
 }
 
 /// Body of a runtime's non-2xx answer (FastAPI's shape: `{"detail": ...}`).

@@ -67,13 +67,13 @@ impl MachineState {
     }
 
     /// The runtime's lifecycle state: `READY` with no session, `WAITING`
-    /// for a client, `RUNNING` while one is connected.
+    /// for a client, `STREAMING` while one is connected.
     fn state(&self) -> &'static str {
         let inner = self.lock();
         if !inner.running {
             states::READY
         } else if inner.connections.values().any(|c| c.rtc.as_ref().is_some_and(|r| r.is_alive())) {
-            states::RUNNING
+            states::STREAMING
         } else {
             states::WAITING
         }
