@@ -6,7 +6,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::decode::{decode, unknown_type, DecodeError, Tagged};
 use crate::error::Code;
-use crate::runtime::Capabilities;
+use crate::runtime::{Capabilities, Empty};
 
 /// `POST` here with the API key in [`API_KEY_HEADER`] to get a [`TokenResponse`].
 pub const TOKENS_PATH: &str = "/tokens";
@@ -18,6 +18,22 @@ pub const WS_PATH: &str = "/ws";
 /// is forwarded to the assigned machine's `/sessions/local/transport/webrtc/...`.
 /// Requests must carry `Authorization: Bearer {token}` of the session's owner.
 pub const SESSIONS_PATH: &str = "/sessions";
+/// `GET`: [`CoordinatorStats`], read-only, no key needed (what tests and
+/// operators check to see that nothing is left open).
+pub const STATS_PATH: &str = "/stats";
+
+/// Answer to `GET /stats`: the coordinator's view of its clients right now.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CoordinatorStats {
+    /// WebSockets open now.
+    pub sockets_open: u64,
+    /// Clients admitted by `hello` and not gone (queued or holding a machine).
+    pub clients: u64,
+    /// Sessions assigned and not ended.
+    pub sessions: u64,
+    /// Every client ever admitted by `hello`, since the start.
+    pub clients_admitted: u64,
+}
 
 /// Answer to `POST /tokens`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -52,13 +68,18 @@ pub enum ClientFrame {
 /// Frames the coordinator sends on the WebSocket. Each variant holds a
 /// struct of its own, so a reader decodes just the one `type` names
 /// ([`Tagged`]).
+///
+/// `S` is the machine's `schema` in `assigned`, as in
+/// [`SessionDescriptor`](crate::runtime::SessionDescriptor): the server
+/// relays it as the machine sent it; the SDK reads the frame with the
+/// default [`Empty`] and takes the schema from the parsed JS value.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
-pub enum ServerFrame {
+pub enum ServerFrame<S = Empty> {
     /// The client waits; sent on entry and again whenever its position changes.
     Queued(Queued),
     /// A machine is the client's.
-    Assigned(Assigned),
+    Assigned(Assigned<S>),
     /// Something ended the session or refused it; the coordinator closes the
     /// socket right after.
     Error(ErrorBody),
@@ -86,13 +107,16 @@ pub struct Queued {
 
 /// Signal to the machine through the proxy under `/sessions/{session_id}/`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Assigned {
+pub struct Assigned<S = Empty> {
     pub session_id: String,
     pub model: ModelInfo,
     pub capabilities: Capabilities,
     /// Ready for `RTCConfiguration.iceServers`; empty on loopback.
     #[serde(default)]
     pub ice_servers: Vec<IceServer>,
+    /// The machine's descriptor `schema` (the model's OpenAPI 3.1 document), as it sent it.
+    #[serde(default = "Option::default", skip_serializing_if = "Option::is_none")]
+    pub schema: Option<S>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -124,7 +148,7 @@ mod tests {
             serde_json::to_value(&hello).unwrap(),
             json!({"type":"hello","token":"t","model":"echo","queueing":true})
         );
-        let err = ServerFrame::Error(ErrorBody {
+        let err: ServerFrame = ServerFrame::Error(ErrorBody {
             code: ErrorCode::NoCapacity.into(),
             message: "busy".into(),
             retry_after: Some(5.0),
@@ -155,6 +179,7 @@ mod tests {
                     username: None,
                     credential: Some("p".into()),
                 }],
+                schema: None,
             }),
             ServerFrame::Error(ErrorBody {
                 code: ErrorCode::UnknownModel.into(),
@@ -191,5 +216,25 @@ mod tests {
         assert_eq!(body.code, Code::Unknown("QUOTA_EXCEEDED".into()));
         assert_eq!(body.message, "over quota");
         assert_eq!(serde_json::to_value(&body.code).unwrap(), json!("QUOTA_EXCEEDED"));
+    }
+
+    #[test]
+    fn assigned_relays_the_machines_schema_and_reads_without_it() {
+        let schema = json!({"openapi":"3.1.0","paths":{"/events/set_x":{"post":{}}}});
+        let frame = ServerFrame::Assigned(Assigned {
+            session_id: "s".into(),
+            model: ModelInfo { name: "echo".into() },
+            capabilities: serde_json::from_value(json!({"tracks":[]})).unwrap(),
+            ice_servers: Vec::new(),
+            schema: Some(schema.clone()),
+        });
+        let wire = serde_json::to_value(&frame).unwrap();
+        assert_eq!(wire["schema"], schema, "relayed as the machine sent it");
+        let opaque: ServerFrame = serde_json::from_value(wire).unwrap();
+        assert!(matches!(opaque, ServerFrame::Assigned(Assigned { schema: Some(Empty {}), .. })));
+        let without: ServerFrame<serde_json::Value> = serde_json::from_value(json!({"type":"assigned",
+            "session_id":"s","model":{"name":"echo"},"capabilities":{}}))
+        .unwrap();
+        assert!(matches!(without, ServerFrame::Assigned(Assigned { schema: None, .. })));
     }
 }

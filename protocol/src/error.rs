@@ -98,6 +98,8 @@ error_codes! {
     PublishFailed = "PUBLISH_FAILED", Gpu, true;
     /// The serialized message is larger than the data channel's maximum message size; nothing was sent.
     MessageTooLarge = "MESSAGE_TOO_LARGE", Gpu, true;
+    /// With `validateMessages`, the message does not fit the model's schema (unknown command, or a parameter of the wrong type, out of bounds or missing); the error's `parameter` names it; nothing was sent.
+    InvalidCommand = "INVALID_COMMAND", Gpu, true;
 }
 
 /// An error code as it came on the wire. A code this SDK does not know

@@ -181,7 +181,8 @@ pub enum Input<V> {
         result: HttpResult,
     },
     SocketOpen,
-    SocketFrame(ServerFrame),
+    /// A frame, and the schema an `assigned` frame carried (the shell's JS object).
+    SocketFrame(ServerFrame, Option<V>),
     SocketBadFrame(BadFrame),
     SocketClosed {
         code: u16,
@@ -212,6 +213,9 @@ pub enum Input<V> {
     /// The runtime's answer to a control request: the one control message
     /// a runtime sends the client.
     ControlResponse(ControlResponse),
+    /// The model's schema (the shell's JS object, built from the `schema`
+    /// of the session descriptor), just before the descriptor's answer.
+    Schema(V),
     /// The model video's `inbound-rtp` statistics: frames decoded so far,
     /// at `at_ms` (the report's timestamp).
     Stats {
@@ -265,6 +269,8 @@ pub enum Event<V> {
     NewMessage(V),
     StreamChanged(Option<V>),
     Fps(f64),
+    /// The model's schema arrived; [`Session::schema`](super::Session::schema) holds it.
+    SchemaReceived,
     Error(ReactorError),
 }
 

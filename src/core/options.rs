@@ -19,6 +19,7 @@ pub struct RawOptions {
     pub coordinator_url: OptionValue,
     pub development: OptionValue,
     pub local: OptionValue,
+    pub validate_messages: OptionValue,
 }
 
 /// Where the reference coordinator listens when started by `npm run demo`.
@@ -35,6 +36,8 @@ pub struct Options {
     pub development: bool,
     /// Talk straight to one machine's runtime API at `coordinator_url`.
     pub local: bool,
+    /// Check each `sendMessage` against the model's schema before sending.
+    pub validate_messages: bool,
 }
 
 /// A bad option: which one, and what is wrong with it.
@@ -68,6 +71,7 @@ impl Options {
             coordinator_url: url.trim_end_matches('/').into(),
             development: boolean("development", raw.development, false)?,
             local,
+            validate_messages: boolean("validateMessages", raw.validate_messages, false)?,
         })
     }
 }

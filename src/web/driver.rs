@@ -22,7 +22,7 @@ use super::listeners::{call_all, EventName, Listeners};
 use super::peer::Peer;
 use super::sink::{Feed, Sink};
 use super::socket::Socket;
-use super::{http, json};
+use super::{http, json, schema};
 
 pub struct Driver {
     me: Weak<Driver>,
@@ -73,6 +73,9 @@ impl Driver {
     }
 
     pub fn send_message(&self, message: &JsValue) -> Promise {
+        if let Some(outcome) = self.unfit_command(message) {
+            return self.promise_for(outcome);
+        }
         let outcome = match json::envelope_of(message) {
             Ok((text, bytes)) => {
                 let buffered =
@@ -82,6 +85,19 @@ impl Driver {
             Err(why) => Outcome::Failed(self.core.borrow_mut().invalid_message(now(), why)),
         };
         self.promise_for(outcome)
+    }
+
+    /// With `validateMessages`, a message the schema does not allow: refused,
+    /// its error naming the parameter (`parameter`).
+    fn unfit_command(&self, message: &JsValue) -> Option<Outcome> {
+        let (parameter, why) = {
+            let core = self.core.borrow();
+            schema::check(core.schema().filter(|_| core.validates_messages())?, message)?
+        };
+        let err = self.core.borrow_mut().invalid_command(now(), why);
+        // Cached as the last error: the rejection and the `error` event carry this very object.
+        let _ = Reflect::set(&self.error_js(&err), &"parameter".into(), &parameter);
+        Some(Outcome::Failed(err))
     }
 
     pub fn publish(&self, track: Option<JsValue>) -> Promise {
@@ -117,6 +133,10 @@ impl Driver {
 
     pub fn waiting_info(&self) -> Option<JsValue> {
         self.core.borrow().waiting_info().map(waiting_object)
+    }
+
+    pub fn schema(&self) -> Option<JsValue> {
+        self.core.borrow().schema().cloned()
     }
 
     pub fn last_error(&self) -> Option<JsValue> {
@@ -246,6 +266,7 @@ impl Driver {
             Event::NewMessage(message) => (EventName::NewMessage, message),
             Event::StreamChanged(track) => (EventName::StreamChanged, track.unwrap_or(JsValue::NULL)),
             Event::Fps(fps) => (EventName::Fps, JsValue::from_f64(fps)),
+            Event::SchemaReceived => (EventName::SchemaReceived, self.schema().unwrap_or(JsValue::UNDEFINED)),
             Event::Error(err) => (EventName::Error, self.error_js(&err)),
         };
         let handlers = self.listeners.borrow().of(name);

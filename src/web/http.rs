@@ -9,6 +9,7 @@ use wasm_bindgen_futures::{spawn_local, JsFuture};
 use crate::core::{Body, HttpRequest, HttpResult, Input, Method, Reply, ReplyKind};
 
 use super::json::{decode, to_json};
+use super::schema;
 use super::sink::Sink;
 
 /// Sends `request`; its `Input::Http` arrives at `sink` once the reply's
@@ -18,7 +19,14 @@ pub fn send(request: HttpRequest, sink: &Sink) {
     spawn_local(async move {
         let purpose = request.purpose;
         let result = match fetch(&request).await {
-            Ok((status, body)) => HttpResult::Answered { status, reply: read(purpose.reply_kind(status), body) },
+            Ok((status, body)) => {
+                let kind = purpose.reply_kind(status);
+                if let (ReplyKind::Session, Some(body)) = (kind, &body) {
+                    // Known to the core by the time the descriptor is handled.
+                    schema::push(&sink, body);
+                }
+                HttpResult::Answered { status, reply: read(kind, body) }
+            }
             Err(e) => HttpResult::Failed(e.to_string()),
         };
         sink.push(Input::Http { purpose, result });

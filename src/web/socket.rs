@@ -10,6 +10,7 @@ use web_sys::{CloseEvent, Event, MessageEvent, WebSocket};
 use crate::core::{BadFrame, Input};
 
 use super::json::{decode_tagged, describe, parse, to_json};
+use super::schema;
 use super::sink::{listen, Sink};
 
 pub struct Socket {
@@ -55,8 +56,11 @@ fn frame(event: &Event) -> Option<Input<JsValue>> {
     let text = || data.as_string().unwrap_or_default();
     Some(match parse(&data) {
         Err(_) => Input::SocketBadFrame(BadFrame::NotJson(text())),
-        Ok(value) => match decode_tagged::<ServerFrame>(value) {
-            Ok(frame) => Input::SocketFrame(frame),
+        Ok(value) => match decode_tagged::<ServerFrame>(value.clone()) {
+            Ok(frame) => {
+                let schema = matches!(frame, ServerFrame::Assigned(_)).then(|| schema::of(&value)).flatten();
+                Input::SocketFrame(frame, schema)
+            }
             Err(error) => Input::SocketBadFrame(BadFrame::Unreadable { text: text(), error }),
         },
     })

@@ -9,7 +9,7 @@ use reactor_protocol::runtime::{paths, IceServersResponse, SessionDescriptor, LO
 use tokio::sync::mpsc;
 
 use super::queue::{ClientId, MachineId, MachineState};
-use super::{MachineOp, Shared};
+use super::{MachineOp, Schema, Shared};
 
 /// Consecutive failed health checks before a machine is declared dead.
 const FAILED_CHECKS: u32 = 2;
@@ -56,7 +56,9 @@ async fn check(shared: &Shared, url: &str, timeout: Duration) -> bool {
 
 async fn start(shared: &Shared, id: MachineId, url: &str, client: ClientId) {
     match start_session(shared, url).await {
-        Ok((descriptor, ice_servers)) => shared.started(id, client, descriptor.capabilities, ice_servers),
+        Ok((descriptor, ice_servers)) => {
+            shared.started(id, client, descriptor.capabilities, descriptor.schema, ice_servers)
+        }
         Err(error) => {
             tracing::warn!(machine = id, url, %error, "start_session failed");
             shared.with_scheduler(|s, ev| s.assignment_failed(client, id, Instant::now(), ev));
@@ -64,7 +66,10 @@ async fn start(shared: &Shared, id: MachineId, url: &str, client: ClientId) {
     }
 }
 
-async fn start_session(shared: &Shared, url: &str) -> Result<(SessionDescriptor, Vec<IceServer>), String> {
+/// The descriptor keeps the machine's `schema` byte for byte (its keys in
+/// the machine's order: a form built from it lists parameters as the model
+/// declares them), for the `assigned` frame.
+async fn start_session(shared: &Shared, url: &str) -> Result<(SessionDescriptor<Schema>, Vec<IceServer>), String> {
     let timeout = Duration::from_secs(30);
     let response = shared
         .http
@@ -76,7 +81,7 @@ async fn start_session(shared: &Shared, url: &str) -> Result<(SessionDescriptor,
     if !response.status().is_success() {
         return Err(format!("start_session answered {}", response.status()));
     }
-    let descriptor: SessionDescriptor = response.json().await.map_err(|e| e.to_string())?;
+    let descriptor: SessionDescriptor<Schema> = response.json().await.map_err(|e| e.to_string())?;
     let ice_url = format!("{url}/sessions/{LOCAL_SESSION_ID}{}{}", paths::WEBRTC, paths::ICE_SERVERS);
     // A runtime without the call still works on loopback: no servers.
     let ice = match shared.http.get(ice_url).timeout(timeout).send().await {

@@ -19,15 +19,19 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use axum::{Json, Router};
 use reactor_protocol::coordinator::{
-    Assigned, ErrorBody, IceServer, Queued, ServerFrame, TokenResponse, API_KEY_HEADER,
+    Assigned, CoordinatorStats, ErrorBody, IceServer, Queued, ServerFrame, TokenResponse, API_KEY_HEADER, STATS_PATH,
 };
 use reactor_protocol::runtime::Capabilities;
 use reactor_protocol::ErrorCode;
+use serde_json::value::RawValue;
 use tokio::sync::{mpsc, watch, Notify};
 
 use crate::config::Config;
 use queue::{ClientId, Event, Join, MachineId, Scheduler};
 use tokens::Tokens;
+
+/// A machine's descriptor `schema`, relayed as the machine wrote it.
+pub(crate) type Schema = Box<RawValue>;
 
 /// What the coordinator tells one client's WebSocket task.
 ///
@@ -40,7 +44,7 @@ pub(crate) enum ToClient {
         position: u32,
         estimated_wait: Option<f64>,
     },
-    Frame(Box<ServerFrame>),
+    Frame(Box<ServerFrame<Schema>>),
     /// Send this error frame, then close.
     Fatal(Box<ErrorBody>),
 }
@@ -139,6 +143,7 @@ pub(crate) fn build(
     let router = Router::new()
         .route(reactor_protocol::coordinator::TOKENS_PATH, post(issue_token))
         .route(reactor_protocol::coordinator::WS_PATH, get(ws::upgrade))
+        .route(STATS_PATH, get(stats))
         .route("/sessions/{session_id}/transport/webrtc/{*rest}", any(proxy::forward))
         .with_state(shared.clone());
     (shared, router)
@@ -156,6 +161,17 @@ async fn issue_token(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> R
     }
 }
 
+async fn stats(State(shared): State<Arc<Shared>>) -> Json<CoordinatorStats> {
+    let sockets_open = shared.live_sockets.load(Ordering::SeqCst) as u64;
+    let inner = shared.lock();
+    Json(CoordinatorStats {
+        sockets_open,
+        clients: inner.clients.len() as u64,
+        sessions: inner.sessions.len() as u64,
+        clients_admitted: inner.next_client - 1,
+    })
+}
+
 pub(crate) fn error_body(code: ErrorCode, message: impl Into<String>) -> ErrorBody {
     ErrorBody { code: code.into(), message: message.into(), retry_after: None }
 }
@@ -169,7 +185,7 @@ pub(crate) struct Admitted {
     pub client: ClientId,
     pub rx: mpsc::UnboundedReceiver<ToClient>,
     /// `Queued` when the client waits; `None` when a machine is being started.
-    pub first: Option<ServerFrame>,
+    pub first: Option<ServerFrame<Schema>>,
 }
 
 impl Shared {
@@ -251,7 +267,14 @@ impl Shared {
     }
 
     /// Called by a machine task once `start_session` answered.
-    fn started(&self, machine: MachineId, client: ClientId, capabilities: Capabilities, ice_servers: Vec<IceServer>) {
+    fn started(
+        &self,
+        machine: MachineId,
+        client: ClientId,
+        capabilities: Capabilities,
+        schema: Option<Schema>,
+        ice_servers: Vec<IceServer>,
+    ) {
         let mut guard = self.lock();
         let inner = &mut *guard;
         if inner.scheduler.machine_of(client) != Some(machine) {
@@ -267,6 +290,7 @@ impl Shared {
             model: reactor_protocol::coordinator::ModelInfo { name: model },
             capabilities,
             ice_servers,
+            schema,
         });
         let _ = entry.tx.send(ToClient::Frame(Box::new(frame)));
         let token = entry.token.clone();

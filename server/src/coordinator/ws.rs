@@ -33,7 +33,7 @@ pub(crate) async fn upgrade(State(shared): State<Arc<Shared>>, ws: WebSocketUpgr
     })
 }
 
-async fn send(socket: &mut WebSocket, frame: &ServerFrame) -> bool {
+async fn send(socket: &mut WebSocket, frame: &ServerFrame<super::Schema>) -> bool {
     let json = serde_json::to_string(frame).expect("frames serialize");
     socket.send(Message::Text(json.into())).await.is_ok()
 }

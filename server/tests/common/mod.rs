@@ -78,11 +78,12 @@ impl Client {
     }
 
     /// The next coordinator frame; panics on timeout or close.
-    pub async fn frame(&mut self) -> ServerFrame {
+    /// The next frame, its `schema` (in `assigned`) kept as JSON.
+    pub async fn frame(&mut self) -> ServerFrame<serde_json::Value> {
         self.try_frame(SOON).await.expect("a frame before the timeout")
     }
 
-    pub async fn try_frame(&mut self, wait: Duration) -> Option<ServerFrame> {
+    pub async fn try_frame(&mut self, wait: Duration) -> Option<ServerFrame<serde_json::Value>> {
         let deadline = tokio::time::Instant::now() + wait;
         loop {
             let next = tokio::time::timeout_at(deadline, self.ws.next()).await.ok()??;

@@ -54,6 +54,13 @@ impl<V> Session<V> {
         self.report(ReactorError::new(ErrorCode::InvalidMessage, message, now))
     }
 
+    /// A `sendMessage()` that does not fit the model's schema
+    /// (`validateMessages`): reported, nothing sent. `why` names the parameter.
+    pub fn invalid_command(&mut self, now: f64, why: String) -> ReactorError {
+        let message = format!("{why}; nothing was sent");
+        self.report(ReactorError::new(ErrorCode::InvalidCommand, message, now))
+    }
+
     /// The shell's answer to an [`Outgoing::Application`] send: `refused`
     /// says why the browser did not take it (its channel was closing, or
     /// there was none). Settles that send's promise; a refusal is reported.

@@ -79,6 +79,8 @@ pub struct Session<V> {
     /// for it, and a new `start_session` must not overtake it.
     stopping: Option<Vec<PromiseId>>,
     start_deferred: bool,
+    /// The model's schema, from its arrival until teardown.
+    schema: Option<V>,
 }
 
 impl<V> Session<V> {
@@ -102,6 +104,7 @@ impl<V> Session<V> {
             now: 0.0,
             stopping: None,
             start_deferred: false,
+            schema: None,
         }
     }
 
@@ -112,6 +115,16 @@ impl<V> Session<V> {
     /// `undefined` unless waiting.
     pub fn waiting_info(&self) -> Option<WaitingInfo> {
         self.waiting.filter(|_| self.status == Status::Waiting)
+    }
+
+    /// The schema of the machine reached, once it arrived; `None` when disconnected.
+    pub fn schema(&self) -> Option<&V> {
+        self.schema.as_ref()
+    }
+
+    /// Whether `sendMessage` checks commands against [`Self::schema`].
+    pub fn validates_messages(&self) -> bool {
+        self.options.validate_messages
     }
 
     pub fn last_error(&self) -> Option<&ReactorError> {
@@ -224,7 +237,12 @@ impl<V> Session<V> {
         match input {
             Input::Http { purpose, result } => self.on_http(now, purpose, result),
             Input::SocketOpen => self.on_socket_open(),
-            Input::SocketFrame(frame) => self.on_frame(now, frame),
+            Input::SocketFrame(frame, schema) => {
+                if let Some(schema) = schema {
+                    self.on_schema(schema);
+                }
+                self.on_frame(now, frame)
+            }
             Input::SocketBadFrame(frame) => {
                 self.fail(ReactorError::new(ErrorCode::CoordinatorConnectionError, frame.message(), now));
             }
@@ -262,8 +280,14 @@ impl<V> Session<V> {
                 self.start_stats();
             }
             Input::ControlResponse(response) => self.on_control(now, response),
+            Input::Schema(schema) => self.on_schema(schema),
             Input::Stats { frames_decoded, at_ms } => self.on_stats(frames_decoded, at_ms),
         }
+    }
+
+    fn on_schema(&mut self, schema: V) {
+        self.schema = Some(schema);
+        self.actions.push_back(Action::Emit(Event::SchemaReceived));
     }
 
     fn on_timer(&mut self, now: f64, timer: Timer) {
@@ -364,6 +388,7 @@ impl<V> Session<V> {
         self.actions.push_back(Action::Teardown);
         self.phase = Phase::Idle;
         self.waiting = None;
+        self.schema = None;
         self.publishing = publish::Publishing::default();
         self.stats = stats::Stats::default();
         if self.showing_stream {

@@ -19,6 +19,7 @@ pub fn options() -> Options {
         coordinator_url: URL.into(),
         development: false,
         local: false,
+        validate_messages: false,
     }
 }
 
@@ -61,7 +62,7 @@ impl Driver {
     }
 
     pub fn frame(&mut self, frame: ServerFrame) -> Vec<A> {
-        self.input(Input::SocketFrame(frame))
+        self.input(Input::SocketFrame(frame, None))
     }
 
     pub fn assigned(&mut self) -> Vec<A> {
@@ -70,6 +71,7 @@ impl Driver {
             model: reactor_protocol::coordinator::ModelInfo { name: "echo".into() },
             capabilities: echo_capabilities(),
             ice_servers: vec![IceServer { urls: vec!["stun:127.0.0.1:3478".into()], username: None, credential: None }],
+            schema: None,
         }))
     }
 

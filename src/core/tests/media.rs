@@ -122,6 +122,7 @@ fn a_model_without_input_refuses_publish() {
         model: reactor_protocol::coordinator::ModelInfo { name: "generator".into() },
         capabilities: caps,
         ice_servers: vec![],
+        schema: None,
     }));
     d.http(Purpose::RegisterConnection, 201, Reply::Connection(conn()));
     d.input(Input::OfferReady { sdp: "v=0".into(), mids: vec![Some("0".into())] });
