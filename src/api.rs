@@ -4,7 +4,6 @@
 use std::rc::Rc;
 
 use js_sys::{Function, Object, Promise, Reflect};
-use reactor_protocol::text;
 use wasm_bindgen::prelude::*;
 use web_sys::MediaStream;
 
@@ -252,6 +251,6 @@ fn event_name(name: &str) -> Result<EventName, JsValue> {
             }
             known.push_str(event.as_str());
         }
-        js_sys::TypeError::new(&text!("unknown event \"", name, "\"; Reactor emits ", known)).into()
+        js_sys::TypeError::new(&format!("unknown event \"{name}\"; Reactor emits {known}")).into()
     })
 }

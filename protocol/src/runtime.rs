@@ -7,9 +7,11 @@
 //! number or string, `emission_fps` may be `null`, and the parts the SDK
 //! does not use (`track_map`, `schema`) are not required to have any shape.
 
-use alloc::string::String;
-use alloc::vec::Vec;
-use serde::{Deserialize, Serialize};
+use std::fmt;
+
+use serde::{de, Deserialize, Deserializer, Serialize};
+
+use crate::decode::{decode, unknown_type, DecodeError, Tagged};
 
 /// A local runtime holds one session, always named this.
 pub const LOCAL_SESSION_ID: &str = "local";
@@ -71,7 +73,7 @@ pub struct CommandInfo {
     pub description: Option<String>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Capabilities {
     #[serde(default)]
     pub protocol_version: String,
@@ -182,24 +184,46 @@ pub struct TrackMapping {
 
 /// A connection's id: the runtime mints a JSON integer (4 digits on
 /// 2.10.1); a string is accepted too, as other machines may send one.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// Read by hand rather than as an untagged enum, whose buffering costs the
+/// wasm far more code.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(untagged)]
 pub enum ConnectionKey {
     Number(u64),
     Text(String),
 }
 
-impl ConnectionKey {
-    /// The id as it goes in a URL path (`.../connections/{id}/...`).
-    pub fn to_path_segment(&self) -> String {
+/// The id as it goes in a URL path (`.../connections/{id}/...`).
+impl fmt::Display for ConnectionKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ConnectionKey::Number(n) => {
-                let mut out = String::new();
-                crate::text::push_decimal(&mut out, *n);
-                out
-            }
-            ConnectionKey::Text(text) => text.clone(),
+            ConnectionKey::Number(n) => write!(f, "{n}"),
+            ConnectionKey::Text(text) => f.write_str(text),
         }
+    }
+}
+
+impl<'de> Deserialize<'de> for ConnectionKey {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Key;
+        impl de::Visitor<'_> for Key {
+            type Value = ConnectionKey;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a number or a string")
+            }
+            fn visit_u64<E: de::Error>(self, n: u64) -> Result<ConnectionKey, E> {
+                Ok(ConnectionKey::Number(n))
+            }
+            // serde-wasm-bindgen hands a JS integer over as an i64.
+            fn visit_i64<E: de::Error>(self, n: i64) -> Result<ConnectionKey, E> {
+                let n = u64::try_from(n).map_err(|_| E::invalid_value(de::Unexpected::Signed(n), &self))?;
+                Ok(ConnectionKey::Number(n))
+            }
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<ConnectionKey, E> {
+                Ok(ConnectionKey::Text(text.into()))
+            }
+        }
+        deserializer.deserialize_any(Key)
     }
 }
 
@@ -345,34 +369,82 @@ pub struct ControlError {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Empty {}
 
-/// Messages on the `control` channel.
+/// Messages on the `control` channel; each variant holds a struct of its
+/// own, so a reader decodes just the one `type` names ([`Tagged`]).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ControlMessage {
-    Notification {
-        event: TrackEvent,
-        data: TrackRef,
-    },
-    Request {
-        method: ControlMethod,
-        request_id: String,
-        data: TrackRef,
-    },
-    Response {
-        method: ControlMethod,
-        request_id: String,
-        /// Always `{}` in the runtime's answers.
-        #[serde(default)]
-        data: Empty,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        error: Option<ControlError>,
-    },
+    Notification(TrackNotification),
+    Request(ControlRequest),
+    Response(ControlResponse),
+}
+
+impl Tagged for ControlMessage {
+    fn from_tagged<'de, D: Deserializer<'de>>(kind: &str, value: D) -> Result<Self, DecodeError> {
+        match kind {
+            "notification" => decode(value).map(ControlMessage::Notification),
+            "request" => decode(value).map(ControlMessage::Request),
+            "response" => decode(value).map(ControlMessage::Response),
+            other => Err(unknown_type(other)),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrackNotification {
+    pub event: TrackEvent,
+    pub data: TrackRef,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ControlRequest {
+    pub method: ControlMethod,
+    pub request_id: String,
+    pub data: TrackRef,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ControlResponse {
+    pub method: ControlMethod,
+    pub request_id: String,
+    /// Always `{}` in the runtime's answers.
+    #[serde(default)]
+    pub data: Empty,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<ControlError>,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::decode::decode;
     use serde_json::json;
+
+    /// What reactor-runtime 2.10.1 sends and what does not read, with the
+    /// field each failure names (the SDK's reader goes through `decode`).
+    #[test]
+    fn runtime_answers_read_tolerantly_and_failures_name_the_field() {
+        let runtime = json!({"connection_id":1209,"track_map":{"protocol_version":"0.0.0","tracks":[],
+            "commands":[],"emission_fps":null}});
+        assert_eq!(decode::<ConnectionId, _>(&runtime).unwrap().connection_id, ConnectionKey::Number(1209));
+        assert_eq!(decode::<ConnectionId, _>(json!({"connection_id":"c"})).unwrap().connection_id, "c".into());
+        for (bad, problem) in [
+            (json!({"connection_id":true}), "invalid type: boolean `true`, expected a number or a string"),
+            (json!({"connection_id":12.5}), "invalid type: floating point `12.5`, expected a number or a string"),
+            (json!({"connection_id":-1}), "invalid value: integer `-1`, expected a number or a string"),
+        ] {
+            let err = decode::<ConnectionId, _>(&bad).unwrap_err();
+            assert_eq!((err.path.as_str(), err.problem.as_str()), ("connection_id", problem), "{bad}");
+        }
+        let missing = decode::<ConnectionId, _>(json!({"id":1855})).unwrap_err();
+        assert_eq!((missing.path.as_str(), missing.problem.as_str()), (".", "missing field `connection_id`"));
+        let descriptor = json!({"session_id":"local","state":"WAITING","model":"tint",
+            "selected_transport":{},"capabilities":{}});
+        assert_eq!(decode::<SessionDescriptor, _>(descriptor).unwrap_err().path, "model");
+        let deep = json!({"session_id":"local","state":"WAITING","model":{"name":"m"},
+            "selected_transport":{"protocol":"webrtc","version":"1.0"},"capabilities":{"tracks":"cam"}});
+        assert_eq!(decode::<SessionDescriptor, _>(deep).unwrap_err().path, "capabilities.tracks");
+    }
 
     #[test]
     fn data_channel_messages_match_the_runtime() {
@@ -388,19 +460,19 @@ mod tests {
 
     #[test]
     fn control_messages_match_the_runtime() {
-        let resume = ControlMessage::Notification {
+        let resume = ControlMessage::Notification(TrackNotification {
             event: TrackEvent::ResumeTrack,
             data: TrackRef { name: "main_video".into() },
-        };
+        });
         assert_eq!(
             serde_json::to_value(&resume).unwrap(),
             json!({"type":"notification","event":"resume_track","data":{"name":"main_video"}})
         );
-        let request = ControlMessage::Request {
+        let request = ControlMessage::Request(ControlRequest {
             method: ControlMethod::PublishTrack,
             request_id: "r1".into(),
             data: TrackRef { name: "webcam".into() },
-        };
+        });
         assert_eq!(
             serde_json::to_value(&request).unwrap(),
             json!({"type":"request","method":"publish_track","request_id":"r1","data":{"name":"webcam"}})
@@ -408,7 +480,19 @@ mod tests {
         let response: ControlMessage =
             serde_json::from_value(json!({"type":"response","method":"publish_track","request_id":"r1","data":{}}))
                 .unwrap();
-        assert!(matches!(response, ControlMessage::Response { error: None, .. }));
+        assert!(matches!(response, ControlMessage::Response(ControlResponse { error: None, .. })));
+        let read = |value: serde_json::Value| {
+            crate::decode::decode_tagged::<ControlMessage, _>(value.get("type").and_then(|t| t.as_str()), &value)
+        };
+        for message in [resume, request, response] {
+            assert_eq!(read(serde_json::to_value(&message).unwrap()), Ok(message));
+        }
+        let taken = read(json!({"type":"response","method":"publish_track","request_id":"r2","data":{},
+            "error":{"code":"PUBLISHER_SLOT_TAKEN"}}));
+        assert!(
+            matches!(taken, Ok(ControlMessage::Response(ControlResponse { error: Some(e), .. })) if e.code == "PUBLISHER_SLOT_TAKEN")
+        );
+        assert_eq!(read(json!({"type":"response","method":"drop_table","request_id":"r"})).unwrap_err().path, "method");
     }
 
     #[test]
@@ -433,12 +517,12 @@ mod tests {
             connection_id: 1855.into(),
             track_map: Capabilities {
                 protocol_version: "0.0.0".into(),
-                tracks: alloc::vec![TrackInfo {
+                tracks: vec![TrackInfo {
                     name: "main_video".into(),
                     kind: TrackKind::Video,
                     direction: TrackDirection::Recvonly,
                 }],
-                commands: alloc::vec![],
+                commands: vec![],
                 emission_fps: None,
             },
         };
@@ -460,7 +544,7 @@ mod tests {
     fn signaling_bodies_match_the_runtime() {
         let offer = SdpOffer {
             sdp_offer: "v=0".into(),
-            track_mapping: alloc::vec![TrackMapping {
+            track_mapping: vec![TrackMapping {
                 mid: "0".into(),
                 name: "webcam".into(),
                 kind: TrackKind::Video,
@@ -496,7 +580,7 @@ mod tests {
 
         let created: NewConnection = serde_json::from_str(RUNTIME_CONNECTION).unwrap();
         assert_eq!(created.connection_id, ConnectionKey::Number(1209));
-        assert_eq!(created.connection_id.to_path_segment(), "1209");
+        assert_eq!(created.connection_id.to_string(), "1209");
         let id: ConnectionId = serde_json::from_str(RUNTIME_CONNECTION).unwrap();
         assert_eq!(id.connection_id, ConnectionKey::Number(1209));
         let answer: SdpAnswer = serde_json::from_str(r#"{"sdp_answer":"v=0","connection_id":1209}"#).unwrap();
@@ -511,7 +595,7 @@ mod tests {
     fn ids_may_be_strings_and_unknown_fields_are_ignored() {
         let id: ConnectionId = serde_json::from_value(json!({"connection_id":"c-1","future":[1]})).unwrap();
         assert_eq!(id.connection_id, ConnectionKey::Text("c-1".into()));
-        assert_eq!(id.connection_id.to_path_segment(), "c-1");
+        assert_eq!(id.connection_id.to_string(), "c-1");
         assert!(serde_json::from_value::<ConnectionId>(json!({"connection_id":true})).is_err());
         let bare: SessionDescriptor = serde_json::from_value(json!({"session_id":"local",
             "selected_transport":{"protocol":"webrtc","version":"1.0"},"model":{"name":"m"},

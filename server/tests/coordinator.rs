@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use common::*;
 use reactor_protocol::coordinator::{
-    ClientFrame, CoordinatorStats, ErrorBody, ServerFrame, API_KEY_HEADER, STATS_PATH,
+    Assigned, ClientFrame, CoordinatorStats, ErrorBody, ServerFrame, API_KEY_HEADER, STATS_PATH,
 };
-use reactor_protocol::ErrorCode;
+use reactor_protocol::{Code, ErrorCode};
 use reactor_server::{Config, ModelKind, ServerHandle};
 
 #[tokio::test]
@@ -288,7 +288,10 @@ async fn shutdown_tells_every_client_before_closing() {
     for client in [&mut holder, &mut waiter] {
         let frames = client.expect_closed().await;
         assert!(
-            matches!(frames.as_slice(), [ServerFrame::Error(ErrorBody { code: ErrorCode::CoordinatorShutdown, .. })]),
+            matches!(
+                frames.as_slice(),
+                [ServerFrame::Error(ErrorBody { code: Code::Known(ErrorCode::CoordinatorShutdown), .. })]
+            ),
             "{frames:?}"
         );
     }
@@ -370,7 +373,8 @@ async fn assigned_carries_the_machines_schema() {
     let server = start(Config::for_tests()).await;
     let token = token(&server).await;
     let mut client = Client::hello(&server, &token, "echo", true).await;
-    let Some(ServerFrame::Assigned { schema: Some(schema), .. }) = client.try_frame(Duration::from_secs(10)).await
+    let Some(ServerFrame::Assigned(Assigned { schema: Some(schema), .. })) =
+        client.try_frame(Duration::from_secs(10)).await
     else {
         panic!("an assigned frame with a schema");
     };

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use common::*;
 use futures_util::SinkExt;
-use reactor_protocol::coordinator::{ClientFrame, ResumeInfo, ServerFrame};
+use reactor_protocol::coordinator::{Assigned, ClientFrame, Queued, ResumeInfo, ServerFrame};
 use reactor_protocol::ErrorCode;
 use reactor_server::{Config, ServerHandle};
 use tokio_tungstenite::tungstenite::Message;
@@ -27,8 +27,8 @@ async fn join(server: &ServerHandle, token: &str) -> (Client, Frame, String) {
     let mut client = Client::hello(server, token, "echo", true).await;
     let frame = client.frame().await;
     let resume = match &frame {
-        ServerFrame::Queued { resume: Some(ResumeInfo { token, grace }), .. }
-        | ServerFrame::Assigned { resume: Some(ResumeInfo { token, grace }), .. } => {
+        ServerFrame::Queued(Queued { resume: Some(ResumeInfo { token, grace }), .. })
+        | ServerFrame::Assigned(Assigned { resume: Some(ResumeInfo { token, grace }), .. }) => {
             assert_eq!(*grace, GRACE.as_secs_f64());
             token.clone()
         }
@@ -45,7 +45,7 @@ async fn resume(server: &ServerHandle, secret: &str) -> Client {
 
 fn session_of(frame: &Frame) -> &str {
     match frame {
-        ServerFrame::Assigned { session_id, .. } => session_id,
+        ServerFrame::Assigned(Assigned { session_id, .. }) => session_id,
         other => panic!("expected assigned, got {other:?}"),
     }
 }

@@ -3,15 +3,16 @@
 //! back into the `Reactor` freely.
 
 use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
 use std::rc::{Rc, Weak};
 
 use js_sys::{Function, JsString, Object, Promise, Reflect};
 use reactor_protocol::runtime::{Envelope, Scope};
-use reactor_protocol::text;
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::core::{
-    pop_front, Action, Event, Input, Options, Outcome, Outgoing, PromiseId, ReactorError, Session, Status, WaitingInfo,
+    Action, Event, Input, Options, Outcome, Outgoing, PeerFailure, PromiseId, ReactorError, Session, Status,
+    WaitingInfo,
 };
 
 use super::connection::Connection;
@@ -33,7 +34,7 @@ pub struct Driver {
     /// The JS object of the last error, so `getLastError()` returns the
     /// very object the `error` event carried.
     last_error: RefCell<Option<(ReactorError, JsValue)>>,
-    inbox: RefCell<Vec<(u32, Input<JsValue>)>>,
+    inbox: RefCell<VecDeque<(u32, Input<JsValue>)>>,
     busy: Cell<bool>,
 }
 
@@ -210,9 +211,7 @@ impl Driver {
                     conn.peer = Some(peer);
                     None
                 }
-                Err(e) => {
-                    Some(Input::PeerFailed(text!("the browser refused the peer connection: ", json::describe(&e))))
-                }
+                Err(e) => Some(Input::PeerFailed(PeerFailure::Create(json::describe(&e)))),
             },
             Action::SetRemoteAnswer(sdp) => {
                 if let Some(peer) = &conn.peer {
@@ -222,7 +221,7 @@ impl Driver {
             }
             Action::ReplaceTrack(track) => {
                 if let Some(peer) = &conn.peer {
-                    peer.replace_track(track, &sink);
+                    peer.replace_track(track);
                 }
                 None
             }
@@ -304,12 +303,12 @@ impl Driver {
 impl Feed for Driver {
     /// Called by callbacks, through their [`Sink`].
     fn feed(&self, generation: u32, input: Input<JsValue>) {
-        self.inbox.borrow_mut().push((generation, input));
+        self.inbox.borrow_mut().push_back((generation, input));
         if self.busy.replace(true) {
             return; // the outer feed picks it up, in order
         }
         loop {
-            let next = pop_front(&mut self.inbox.borrow_mut());
+            let next = self.inbox.borrow_mut().pop_front();
             let Some((generation, input)) = next else { break };
             self.core.borrow_mut().handle(now(), generation, input);
             self.run_actions();

@@ -7,7 +7,6 @@ use wasm_bindgen::prelude::*;
 
 use crate::core::Input;
 
-use super::json::parse;
 use super::sink::Sink;
 
 #[wasm_bindgen(inline_js = r##"
@@ -70,7 +69,7 @@ extern "C" {
 }
 
 /// The normalized schema in a parsed descriptor or `assigned` frame.
-fn of(parsed: &JsValue) -> Option<JsValue> {
+pub fn of(parsed: &JsValue) -> Option<JsValue> {
     let raw = Reflect::get(parsed, &"schema".into()).ok()?;
     let schema = normalize_schema(&raw);
     (!schema.is_undefined()).then_some(schema)
@@ -87,15 +86,10 @@ pub fn check(schema: &JsValue, message: &JsValue) -> Option<(JsValue, String)> {
     Some((parameter, why))
 }
 
-/// The normalized schema in `text` (a descriptor or an `assigned` frame, as JSON), if it carries one.
-pub fn in_text(text: &str) -> Option<JsValue> {
-    parse(text).as_ref().and_then(of)
-}
-
-/// Hands the core the schema of a descriptor before the descriptor itself,
-/// so it is known by the time that answer is handled.
-pub fn push(sink: &Sink, text: &str) {
-    if let Some(schema) = in_text(text) {
+/// Hands the core the schema of a parsed descriptor before the descriptor
+/// itself, so it is known by the time that answer is handled.
+pub fn push(sink: &Sink, descriptor: &JsValue) {
+    if let Some(schema) = of(descriptor) {
         sink.push(Input::Schema(schema));
     }
 }

@@ -243,7 +243,8 @@ test("bad machines: nothing listening, still starting, session taken → documen
       assert.equal(unreadable.code, "GPU_CONNECTION_FAILED");
       assert.equal(
         unreadable.message,
-        "unreadable answer to the connection registration (HTTP 201): `connection_id` is true, expected a number or a string",
+        // The field, and what serde says came there.
+        "unreadable answer to the connection registration (HTTP 201): at `connection_id`: invalid type: boolean `true`, expected a number or a string",
       );
     } finally {
       odd.close();

@@ -19,7 +19,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use axum::{Json, Router};
 use reactor_protocol::coordinator::{
-    CoordinatorStats, ErrorBody, IceServer, ResumeInfo, ServerFrame, TokenResponse, API_KEY_HEADER, STATS_PATH,
+    Assigned, CoordinatorStats, ErrorBody, IceServer, Queued, ResumeInfo, ServerFrame, TokenResponse, API_KEY_HEADER,
+    STATS_PATH,
 };
 use reactor_protocol::runtime::Capabilities;
 use reactor_protocol::ErrorCode;
@@ -224,7 +225,7 @@ async fn stats(State(shared): State<Arc<Shared>>) -> Json<CoordinatorStats> {
 }
 
 pub(crate) fn error_body(code: ErrorCode, message: impl Into<String>) -> ErrorBody {
-    ErrorBody { code, message: message.into(), retry_after: None }
+    ErrorBody { code: code.into(), message: message.into(), retry_after: None }
 }
 
 pub(crate) fn error_response(status: StatusCode, code: ErrorCode, message: &str) -> Response {
@@ -279,14 +280,15 @@ impl Shared {
             Join::UnknownModel => unreachable!("checked above"),
             Join::NoCapacity { retry_after } => {
                 return Err(ErrorBody {
-                    code: ErrorCode::NoCapacity,
+                    code: ErrorCode::NoCapacity.into(),
                     message: format!("every {model} machine is busy and queueing is off"),
                     retry_after: Some(retry_after.ceil()),
                 });
             }
             Join::Assigned => vec![],
             Join::Queued { position, estimated_wait } => {
-                vec![ServerFrame::Queued { position, estimated_wait, resume: Some(self.resume_info(&resume)) }]
+                let resume = Some(self.resume_info(&resume));
+                vec![ServerFrame::Queued(Queued { position, estimated_wait, resume })]
             }
         };
         let entry = ClientEntry {
@@ -331,7 +333,7 @@ impl Shared {
         entry.epoch += 1;
         let mut first = vec![ServerFrame::Resumed];
         if let Some(position) = position {
-            first.push(ServerFrame::Queued { position, estimated_wait, resume: None });
+            first.push(ServerFrame::Queued(Queued { position, estimated_wait, resume: None }));
         }
         let assigned_at = entry.assigned.as_ref().map(|(frame, at)| {
             first.push(frame.clone());
@@ -427,14 +429,14 @@ impl Shared {
         let session_id = tokens::random_hex(12);
         let model = inner.scheduler.machine_model(machine).to_string();
         tracing::info!(client, machine, model, session_id, "session assigned");
-        let frame = ServerFrame::Assigned {
+        let frame = ServerFrame::Assigned(Assigned {
             session_id: session_id.clone(),
             model: reactor_protocol::coordinator::ModelInfo { name: model },
             capabilities,
             ice_servers,
             resume: Some(resume),
             schema,
-        };
+        });
         let Some(entry) = inner.clients.get_mut(&client) else { return };
         entry.assigned = Some((frame.clone(), Instant::now()));
         entry.tell(ToClient::Frame(Box::new(frame)));

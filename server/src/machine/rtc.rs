@@ -13,8 +13,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use reactor_protocol::runtime::{
-    ControlMessage, Empty, Envelope, RuntimeMessage, Scope, SdpOffer, TrackDirection, TrackEvent, TypedMessage,
-    CONTROL_CHANNEL, DATA_CHANNEL, PING_TIMEOUT_MS,
+    ControlMessage, ControlRequest, ControlResponse, Empty, Envelope, RuntimeMessage, Scope, SdpOffer, TrackDirection,
+    TrackEvent, TrackNotification, TypedMessage, CONTROL_CHANNEL, DATA_CHANNEL, PING_TIMEOUT_MS,
 };
 use serde_json::{json, Value};
 use str0m::channel::ChannelId;
@@ -391,7 +391,7 @@ impl Peer {
             return;
         };
         match message {
-            ControlMessage::Notification { event, data } => match event {
+            ControlMessage::Notification(TrackNotification { event, data }) => match event {
                 TrackEvent::ResumeTrack => {
                     tracing::info!(track = data.name, "output resumed");
                     self.paused.remove(&data.name);
@@ -402,13 +402,14 @@ impl Peer {
                 }
                 TrackEvent::UnpublishTrack => tracing::debug!(track = data.name, "input unpublished"),
             },
-            ControlMessage::Request { method, request_id, data } => {
+            ControlMessage::Request(ControlRequest { method, request_id, data }) => {
                 tracing::debug!(track = data.name, "input published");
-                let answer = ControlMessage::Response { method, request_id, data: Empty {}, error: None };
+                let answer =
+                    ControlMessage::Response(ControlResponse { method, request_id, data: Empty {}, error: None });
                 let text = serde_json::to_string(&answer).expect("serializable");
                 self.send_on(CONTROL_CHANNEL, &text);
             }
-            ControlMessage::Response { .. } => {}
+            ControlMessage::Response(_) => {}
         }
     }
 

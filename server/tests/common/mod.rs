@@ -12,7 +12,7 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use futures_util::{SinkExt, StreamExt};
-use reactor_protocol::coordinator::{ClientFrame, ServerFrame, TokenResponse, API_KEY_HEADER};
+use reactor_protocol::coordinator::{Assigned, ClientFrame, Queued, ServerFrame, TokenResponse, API_KEY_HEADER};
 use reactor_protocol::runtime::{
     states, Capabilities, Health, IceServersResponse, NewConnection, SelectedTransport, SessionDescriptor,
     SessionModel, TrackDirection, TrackInfo, TrackKind,
@@ -97,7 +97,7 @@ impl Client {
 
     pub async fn expect_queued(&mut self, expected: u32) {
         match self.frame().await {
-            ServerFrame::Queued { position, .. } => assert_eq!(position, expected),
+            ServerFrame::Queued(Queued { position, .. }) => assert_eq!(position, expected),
             other => panic!("expected queued {expected}, got {other:?}"),
         }
     }
@@ -105,7 +105,7 @@ impl Client {
     /// Waits for `assigned`; returns the session id.
     pub async fn expect_assigned(&mut self) -> String {
         match self.frame().await {
-            ServerFrame::Assigned { session_id, .. } => session_id,
+            ServerFrame::Assigned(Assigned { session_id, .. }) => session_id,
             other => panic!("expected assigned, got {other:?}"),
         }
     }

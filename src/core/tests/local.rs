@@ -2,6 +2,7 @@
 
 use super::harness::*;
 use crate::core::*;
+use reactor_protocol::decode::DecodeError;
 use reactor_protocol::runtime::{SelectedTransport, SessionDescriptor, SessionModel};
 use reactor_protocol::ErrorCode;
 
@@ -118,13 +119,14 @@ fn an_answer_that_does_not_read_fails_naming_what_came() {
     let mut d = local();
     d.connect();
     d.http(Purpose::StartSession, 200, descriptor());
-    let why = "`connection_id` is true, expected a number or a string".to_string();
+    let why = DecodeError::at("connection_id", "invalid type: boolean `true`, expected a number or a string");
     let actions = d.http(Purpose::RegisterConnection, 201, Reply::Unreadable(why));
     let error = errors(&actions).pop().expect("an error event").clone();
     assert_eq!(error.code, ErrorCode::GpuConnectionFailed);
     assert_eq!(
         error.message,
-        "unreadable answer to the connection registration (HTTP 201): `connection_id` is true, expected a number or a string"
+        "unreadable answer to the connection registration (HTTP 201): \
+         at `connection_id`: invalid type: boolean `true`, expected a number or a string"
     );
     assert_eq!(d.session.status(), Status::Disconnected);
 }
