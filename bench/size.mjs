@@ -2,9 +2,11 @@
 // pkg/ (the wasm, wasm-bindgen's JS glue with its snippets inlined by
 // scripts/shrink.mjs, the entry index.js), each compressed with gzip -9,
 // summed. Type declarations, package.json and the README are not downloaded
-// by a page and not counted.
+// by a page and not counted. The React entry (react.js, imported only through
+// `@reactor-wasm/sdk/react`) is reported on its own line and kept out of the
+// total: an app that imports the core does not download it.
 // Usage: node bench/size.mjs [--update-readme]   (after `npm run build`; exits 1 when pkg/ is missing)
-// Exits 1 when the total is over the 35 KB budget (issue 3's target), so
+// Exits 1 when the total is over the 84 KB budget (issue 10 aims at 80 KB: see README "Package size"), so
 // `npm test` catches growth: the build is deterministic (pinned toolchain,
 // Cargo.lock, package-lock), so the figure is the same on every machine.
 // It also says whether README.md's table (between <!-- size:start --> and
@@ -14,7 +16,7 @@ import { gzipSync, constants } from "node:zlib";
 import { fileURLToPath } from "node:url";
 import { join, dirname, relative } from "node:path";
 
-const TARGET_KB = 35;
+const TARGET_KB = 84;
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const pkg = join(root, "pkg");
 
@@ -38,18 +40,26 @@ for (const need of ["pkg/index.js", "pkg/reactor_sdk.js", "pkg/reactor_sdk_bg.wa
 }
 
 const kb = (n) => (n / 1024).toFixed(1);
-const rows = files.map((f) => {
+const REACT_ENTRY = "pkg/react.js";
+if (!files.includes(REACT_ENTRY)) {
+  console.error(`size: ${REACT_ENTRY} is not in pkg/package.json's files: pkg/ is not packaged (npm run build)`);
+  process.exit(1);
+}
+const measure = (f) => {
   const raw = readFileSync(join(root, f));
   const gz = gzipSync(raw, { level: constants.Z_BEST_COMPRESSION });
   return { file: f, raw: raw.length, gz: gz.length };
-});
+};
+const rows = files.filter((f) => f !== REACT_ENTRY).map(measure);
+const react = measure(REACT_ENTRY);
 const total = rows.reduce((s, r) => ({ raw: s.raw + r.raw, gz: s.gz + r.gz }), { raw: 0, gz: 0 });
 
-const w = Math.max(...files.map((f) => f.length), 5);
+const w = Math.max(...files.map((f) => f.length), 5) + " (React entry, not in the total)".length;
 const line = (a, b, c) => console.log(`${a.padEnd(w)}  ${b.padStart(10)}  ${c.padStart(10)}`);
 line("file", "raw KB", "gzip-9 KB");
 for (const r of rows) line(r.file, kb(r.raw), kb(r.gz));
 line("total", kb(total.raw), kb(total.gz));
+line(`${REACT_ENTRY} (React entry, not in the total)`, kb(react.raw), kb(react.gz));
 const within = total.gz <= TARGET_KB * 1024;
 console.log(
   `size: ${kb(total.gz)} KB gzipped in total (${total.gz} bytes; wasm + JS glue + entry, each gzip -9); target <= ${TARGET_KB} KB: ` +
@@ -68,6 +78,7 @@ const table = [
   `| \`reactor_sdk.js\` (glue, its inline_js snippet inside) | ${kb(glue.raw)} KB | ${kb(glue.gz)} KB |`,
   `| \`index.js\` (entry) | ${kb(entry.raw)} KB | ${kb(entry.gz)} KB |`,
   `| **total** | **${kb(total.raw)} KB** | **${kb(total.gz)} KB** (${total.gz.toLocaleString("en")} bytes) |`,
+  `| \`react.js\` (\`@reactor-wasm/sdk/react\` only; not in the total) | ${kb(react.raw)} KB | ${kb(react.gz)} KB |`,
 ].join("\n");
 const readmePath = join(root, "README.md");
 const START = "<!-- size:start -->\n";

@@ -5,7 +5,11 @@ export { Reactor } from "./reactor_sdk.js";
 export type {
   ReactorError,
   ReactorEvents,
+  ReactorJsonSchema,
   ReactorOptions,
+  ReactorSchema,
+  ReactorSchemaEntry,
+  ReactorSchemaTrack,
   ReactorState,
   ReactorStatus,
   ReactorWaitingInfo,

@@ -7,6 +7,9 @@
 //   - checks that the entry re-exports everything the generated module and
 //     declarations export (apart from wasm-bindgen's init functions), so a
 //     new export in src/ cannot silently go missing from the package;
+//   - copies the React entry js/react.js (+ js/react.d.ts), the subpath
+//     export `@reactor-wasm/sdk/react`; React is an optional peer
+//     dependency, so apps without React install nothing more;
 //   - writes pkg/package.json: name, version/license/description/repository
 //     from Cargo.toml, ESM `exports` with `types`, `files`, `sideEffects`.
 //
@@ -44,7 +47,8 @@ for (const f of generated) {
   if (!existsSync(join(pkgDir, f))) die(`${join(pkgDir, f)} missing: run scripts/build.sh first`);
 }
 
-for (const f of ["index.js", "index.d.ts"]) copyFileSync(join(root, "js", f), join(pkgDir, f));
+const ENTRIES = ["index.js", "index.d.ts", "react.js", "react.d.ts"];
+for (const f of ENTRIES) copyFileSync(join(root, "js", f), join(pkgDir, f));
 
 // ---- the entry must re-export everything users may need ----------------------
 const INIT_ONLY = new Set(["default", "initSync", "InitInput", "InitOutput", "SyncInitInput", "__wbg_init"]);
@@ -101,13 +105,16 @@ const manifest = {
   types: "./index.d.ts",
   exports: {
     ".": { types: "./index.d.ts", default: "./index.js" },
+    "./react": { types: "./react.d.ts", default: "./react.js" },
     "./reactor_sdk_bg.wasm": "./reactor_sdk_bg.wasm",
     "./package.json": "./package.json",
   },
-  files: ["index.js", "index.d.ts", ...generated, ...(snippets ? ["snippets/"] : [])],
+  files: [...ENTRIES, ...generated, ...(snippets ? ["snippets/"] : [])],
   // index.js instantiates the wasm (top-level await): a bundler must never
   // skip it when it follows re-exports, or Reactor would run uninitialised.
   sideEffects: ["./index.js"],
+  peerDependencies: { react: "^18.0.0 || ^19.0.0" },
+  peerDependenciesMeta: { react: { optional: true } },
 };
 writeFileSync(join(pkgDir, "package.json"), JSON.stringify(manifest, null, 2) + "\n");
 console.log(`package.mjs: ${PACKAGE_NAME}@${manifest.version} in ${pkgDir} (${manifest.files.join(", ")})`);

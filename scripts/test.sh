@@ -6,11 +6,13 @@
 #   b. build:   scripts/build.sh                  (pkg/ and target/server/reactor-server)
 #   c. browser: wasm-pack test --headless --chrome (in a loopback-only network namespace)
 #   d. e2e:     node --test tests/e2e/             (in a loopback-only network namespace)
+#      runtime: node --test tests/runtime/         (the SDK and the protocol against the real
+#               reactor-runtime 2.10.1 serving tests/runtime-models/; in the namespace, one file at a time)
 #   e. pack:    tests/consumers/prepare.sh         (npm pack pkg/, install the tarball in a Vite and a
 #               webpack 5 app and build them; outside the namespace: npm may need the registry)
 #      consumers: node --test tests/consumers/     (those apps and a plain page in Chromium; in the namespace)
 #      types:   tsc --strict -p tests/consumers/typescript (every API item against the packaged index.d.ts)
-#   f. size:    node bench/size.mjs                (fails when the package is over its 35 KB gzip budget)
+#   f. size:    node bench/size.mjs                (fails when the package is over its 84 KB gzip budget)
 # Needs what .ci/run installs. Logs of each step: target/test-logs/.
 # The last line is "N passed, N failed" over every test that reported a count.
 set -euo pipefail
@@ -88,6 +90,8 @@ wb_have=$(wasm-bindgen --version | awk '{ print $2 }')
 [ "$wb_lock" = "$wb_have" ] ||
   die "wasm-bindgen on PATH is $wb_have but Cargo.lock has $wb_lock (cargo install wasm-bindgen-cli --version $wb_lock)"
 [ -d node_modules/playwright-core ] || die "node_modules missing: run npm ci"
+runtime_python=$(bash scripts/install-runtime.sh --print)
+[ -x "$runtime_python" ] || die "reactor-runtime missing at $runtime_python (bash scripts/install-runtime.sh)"
 in_netns true || die "cannot create a network namespace (unshare --net needs root)"
 
 # Everything the namespaced steps compile must be on disk before entering it.
@@ -105,6 +109,7 @@ step native in_netns env CARGO_NET_OFFLINE=true cargo test --workspace
 step build bash scripts/build.sh
 step browser in_netns env CARGO_NET_OFFLINE=true wasm-pack test --headless --chrome
 step e2e in_netns node --test --test-reporter=spec --test-timeout=300000 tests/e2e/
+step runtime in_netns node --test --test-reporter=spec --test-timeout=300000 --test-concurrency=1 tests/runtime/
 step pack bash tests/consumers/prepare.sh
 step consumers in_netns node --test --test-reporter=spec --test-timeout=300000 tests/consumers/
 step types node_modules/.bin/tsc -p tests/consumers/typescript/tsconfig.json --strict

@@ -4,7 +4,6 @@
 use std::rc::Rc;
 
 use js_sys::{Function, Object, Promise, Reflect};
-use reactor_protocol::text;
 use wasm_bindgen::prelude::*;
 use web_sys::MediaStream;
 
@@ -50,6 +49,49 @@ export interface ReactorOptions {
   development?: boolean;
   /** Connect straight to one runtime at coordinatorUrl: no token, no queue. */
   local?: boolean;
+  /** Check each sendMessage against the model's schema first (INVALID_COMMAND); default false. */
+  validateMessages?: boolean;
+}
+
+/** A JSON Schema (draft 2020-12, as OpenAPI 3.1 embeds it); the keywords the SDK reads are typed. */
+export interface ReactorJsonSchema {
+  type?: string | string[];
+  description?: string;
+  default?: unknown;
+  minimum?: number;
+  maximum?: number;
+  exclusiveMinimum?: number;
+  exclusiveMaximum?: number;
+  enum?: unknown[];
+  properties?: Record<string, ReactorJsonSchema>;
+  required?: string[];
+  [keyword: string]: unknown;
+}
+
+/** A command the model takes (`{type: name, data}`), or a message it sends. */
+export interface ReactorSchemaEntry {
+  name: string;
+  description?: string;
+  /** `data`'s properties: one JSON Schema per parameter (local `$ref`s resolved). */
+  parameters: Record<string, ReactorJsonSchema>;
+  required: string[];
+  /** The whole JSON Schema of `data`. */
+  schema: ReactorJsonSchema;
+}
+
+export interface ReactorSchemaTrack {
+  name: string;
+  kind: "video" | "audio";
+  /** From the model's side: "in" is the input it takes, "out" what it sends. */
+  direction: "in" | "out";
+}
+
+/** The model's schema, built from the runtime's OpenAPI 3.1 document (kept as `openapi`). */
+export interface ReactorSchema {
+  commands: ReactorSchemaEntry[];
+  messages: ReactorSchemaEntry[];
+  tracks: ReactorSchemaTrack[];
+  openapi: Record<string, unknown>;
 }
 
 export interface ReactorEvents {
@@ -58,6 +100,7 @@ export interface ReactorEvents {
   newMessage: any;
   fps: number;
   streamChanged: MediaStreamTrack | null;
+  schemaReceived: ReactorSchema;
   error: ReactorError;
 }
 
@@ -91,6 +134,7 @@ impl Reactor {
             coordinator_url: get("coordinatorUrl"),
             development: get("development"),
             local: get("local"),
+            validate_messages: get("validateMessages"),
         };
         let options = Options::parse(raw).map_err(option_error)?;
         Ok(Reactor { driver: Driver::new(options) })
@@ -161,6 +205,12 @@ impl Reactor {
         self.driver.last_error().unwrap_or(JsValue::UNDEFINED)
     }
 
+    /// The model's schema once it arrived (before `ready`); `undefined` when disconnected.
+    #[wasm_bindgen(js_name = getSchema, unchecked_return_type = "ReactorSchema | undefined")]
+    pub fn get_schema(&self) -> JsValue {
+        self.driver.schema().unwrap_or(JsValue::UNDEFINED)
+    }
+
     #[wasm_bindgen(js_name = getState, unchecked_return_type = "ReactorState")]
     pub fn get_state(&self) -> JsValue {
         let state = Object::new();
@@ -201,6 +251,6 @@ fn event_name(name: &str) -> Result<EventName, JsValue> {
             }
             known.push_str(event.as_str());
         }
-        js_sys::TypeError::new(&text!("unknown event \"", name, "\"; Reactor emits ", known)).into()
+        js_sys::TypeError::new(&format!("unknown event \"{name}\"; Reactor emits {known}")).into()
     })
 }

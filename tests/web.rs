@@ -44,6 +44,7 @@ fn bad_options_throw_naming_the_option() {
         (r#"{ modelName: "m" }"#, "insecureApiKey"),
         (r#"{ modelName: "m", insecureApiKey: "k", queueing: "yes" }"#, "queueing"),
         (r#"{ modelName: "m", insecureApiKey: "k", coordinatorUrl: "localhost:8080" }"#, "coordinatorUrl"),
+        (r#"{ modelName: "m", insecureApiKey: "k", validateMessages: 1 }"#, "validateMessages"),
         ("undefined", "options"),
     ];
     for (source, option) in cases {
@@ -60,6 +61,7 @@ fn a_new_reactor_is_disconnected_with_nothing_to_report() {
     assert_eq!(reactor.get_status(), "disconnected");
     assert!(reactor.get_waiting_info().is_undefined());
     assert!(reactor.get_last_error().is_undefined());
+    assert!(reactor.get_schema().is_undefined(), "no schema before a machine is reached");
     let state = reactor.get_state();
     assert_eq!(get(&state, "status"), "disconnected");
     assert!(!Reflect::has(&state, &"lastError".into()).unwrap());
@@ -73,7 +75,7 @@ fn unknown_events_throw_and_removing_a_stranger_is_fine() {
     assert!(err.is_instance_of::<js_sys::TypeError>());
     assert_eq!(
         get(&err, "message").as_string().unwrap(),
-        "unknown event \"statuschanged\"; Reactor emits statusChanged, waitingInfoChanged, newMessage, fps, streamChanged, error",
+        "unknown event \"statuschanged\"; Reactor emits statusChanged, waitingInfoChanged, newMessage, fps, streamChanged, schemaReceived, error",
         "names the real events"
     );
     assert!(reactor.off("nope", handler.clone()).is_err());

@@ -10,22 +10,6 @@ const params = new URLSearchParams(location.search);
 // The reference server serves this page and is the coordinator; ?coordinator= points elsewhere.
 const coordinatorUrl = params.get("coordinator") ?? location.origin;
 
-/** Commands each simulated model understands (PROTOCOL.md, section 5). */
-const PRESETS = {
-  echo: [
-    { type: "set_brightness", data: { brightness: 0.5 } },
-    { type: "set_brightness", data: { brightness: 0 } },
-    { type: "set_invert", data: { invert: true } },
-    { type: "set_invert", data: { invert: false } },
-    { type: "hello", data: { n: 1 } },
-  ],
-  generator: [
-    { type: "set_color", data: { color: "#00ff00" } },
-    { type: "set_speed", data: { speed: 3 } },
-    { type: "set_prompt", data: { prompt: "a cat on a skateboard" } },
-  ],
-};
-
 let reactor = null; // the current Reactor; a new one per Connect (the form's options may change)
 let camera = null; // the webcam MediaStream while the toggle is on
 let published = false;
@@ -90,17 +74,85 @@ function onFrame(_now, meta) {
 }
 $("video").requestVideoFrameCallback?.(onFrame);
 
-function showPresets() {
-  const box = $("presets");
-  box.replaceChildren();
-  for (const p of PRESETS[$("model").value] ?? []) {
-    const b = document.createElement("button");
-    b.type = "button";
-    b.textContent = `${p.type} ${JSON.stringify(Object.values(p.data)[0])}`;
-    b.onclick = () => ($("message").value = JSON.stringify(p));
-    box.append(b);
+// ---- the model's commands, from its schema (getSchema / schemaReceived) -------------
+
+/** One input per parameter, from its JSON Schema: type, default, bounds, choices. */
+function field(name, schema) {
+  const label = document.createElement("label");
+  label.title = schema.description ?? "";
+  const types = [schema.type ?? schema.anyOf?.map((s) => s.type) ?? []].flat();
+  let input;
+  if (schema.enum) {
+    input = document.createElement("select");
+    for (const v of schema.enum) input.append(new Option(String(v), JSON.stringify(v)));
+    if (schema.default !== undefined) input.value = JSON.stringify(schema.default);
+    input.dataset.json = "";
+  } else {
+    input = document.createElement("input");
+    if (types.includes("boolean")) {
+      input.type = "checkbox";
+      input.checked = schema.default === true;
+    } else if (types.includes("number") || types.includes("integer")) {
+      input.type = "number";
+      input.step = types.includes("integer") ? "1" : "any";
+      if (schema.minimum != null) input.min = String(schema.minimum);
+      if (schema.maximum != null) input.max = String(schema.maximum);
+      input.dataset.number = "";
+    } else {
+      input.type = /^#[0-9a-f]{6}$/i.test(schema.default ?? "") ? "color" : "text";
+    }
+    if (schema.default !== undefined && input.type !== "checkbox") input.value = String(schema.default);
   }
-  $("message").value = JSON.stringify((PRESETS[$("model").value] ?? [{}])[0]);
+  input.name = name;
+  label.append(`${name} `, input);
+  if (schema.minimum != null || schema.maximum != null) {
+    const range = document.createElement("small");
+    range.className = "muted";
+    range.textContent = ` ${schema.minimum ?? ""}…${schema.maximum ?? ""}`;
+    label.append(range);
+  }
+  return label;
+}
+
+function valueOf(input) {
+  if (input.type === "checkbox") return input.checked;
+  if ("number" in input.dataset) return input.value === "" ? null : Number(input.value);
+  if ("json" in input.dataset) return JSON.parse(input.value);
+  return input.value;
+}
+
+/** A form per command; Send builds `{type, data}` from its inputs. */
+function commandForm(command) {
+  const form = document.createElement("form");
+  form.className = "command";
+  form.dataset.command = command.name;
+  form.noValidate = true; // the SDK checks the values (validateMessages), and says which one is wrong
+  const title = document.createElement("strong");
+  title.textContent = command.name;
+  title.title = command.description ?? "";
+  form.append(title);
+  for (const [name, schema] of Object.entries(command.parameters)) form.append(field(name, schema));
+  const send = document.createElement("button");
+  send.textContent = "Send";
+  form.append(send);
+  form.onsubmit = (event) => {
+    event.preventDefault();
+    const data = {};
+    for (const input of form.querySelectorAll("[name]")) data[input.name] = valueOf(input);
+    sendMessage({ type: command.name, data });
+  };
+  return form;
+}
+
+function showCommands(schema) {
+  const box = $("commands");
+  box.replaceChildren();
+  if (!schema) {
+    box.textContent = "the model's commands appear here once connected (from its schema)";
+    return;
+  }
+  for (const command of schema.commands) box.append(commandForm(command));
+  if (!schema.commands.length) box.textContent = "this model's schema lists no commands";
 }
 
 // ---- the Reactor ------------------------------------------------------------------
@@ -111,6 +163,7 @@ function create() {
     insecureApiKey: $("key").value,
     queueing: $("queueing").checked,
     development: $("development").checked,
+    validateMessages: $("validate").checked,
     coordinatorUrl,
   });
   r.on("statusChanged", (status) => {
@@ -118,7 +171,10 @@ function create() {
     showStatus(status);
     log("status", `status: ${status}`);
     if (status === "ready" && camera && !published) publish();
-    if (status === "disconnected") published = false;
+    if (status === "disconnected") {
+      published = false;
+      showCommands(undefined);
+    }
   });
   r.on("waitingInfoChanged", (info) => r === reactor && showWaiting(info));
   r.on("newMessage", (m) => {
@@ -136,6 +192,7 @@ function create() {
   });
   r.on("fps", (fps) => r === reactor && ($("fps").textContent = `${fps.toFixed(0)} fps`));
   r.on("streamChanged", (track) => r === reactor && showTrack(track));
+  r.on("schemaReceived", (schema) => r === reactor && showCommands(schema));
   return r;
 }
 
@@ -219,6 +276,10 @@ $("send").onsubmit = async (event) => {
     showError({ code: "NOT_JSON", component: "this page", message: `the message box does not hold JSON: ${e.message}` });
     return;
   }
+  await sendMessage(message);
+};
+
+async function sendMessage(message) {
   if (!reactor) {
     showError({ code: "NOT_CONNECTED", component: "this page", message: "press Connect first" });
     return;
@@ -228,14 +289,13 @@ $("send").onsubmit = async (event) => {
     log("out", `→ ${JSON.stringify(message)}`);
   } catch (e) {
     showError(e);
-    log("err", `send: ${e.code ?? ""} ${e.message}`);
+    log("err", `send: ${e.code ?? ""}${e.parameter ? ` (${e.parameter})` : ""} ${e.message}`);
   }
-};
+}
 
 $("error-dismiss").onclick = () => showError(null);
-$("model").onchange = showPresets;
 
-showPresets();
+showCommands(undefined);
 showStatus("disconnected");
 $("camera").disabled = false;
 $("sdk").textContent = `SDK ready · coordinator ${coordinatorUrl}`;

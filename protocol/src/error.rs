@@ -2,7 +2,7 @@
 //!
 //! PROTOCOL.md and the README carry the same table; a test keeps them in step.
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// Which side of the system an error comes from (`ReactorError.component`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -54,8 +54,7 @@ macro_rules! error_codes {
                 match self { $(ErrorCode::$variant => concat!($($doc),*),)* }
             }
 
-            /// A search of [`Self::ALL`] rather than a `match` on strings: the
-            /// wasm then holds each code's text once, as [`Self::as_str`]'s.
+            /// A search of [`Self::ALL`]: each code's text is then held once.
             pub fn parse(code: &str) -> Option<ErrorCode> {
                 let mut all = ErrorCode::ALL.iter();
                 all.find(|c| c.as_str() == code).copied()
@@ -101,6 +100,65 @@ error_codes! {
     PublishFailed = "PUBLISH_FAILED", Gpu, true;
     /// The serialized message is larger than the data channel's maximum message size; nothing was sent.
     MessageTooLarge = "MESSAGE_TOO_LARGE", Gpu, true;
+    /// With `validateMessages`, the message does not fit the model's schema (unknown command, or a parameter of the wrong type, out of bounds or missing); the error's `parameter` names it; nothing was sent.
+    InvalidCommand = "INVALID_COMMAND", Gpu, true;
+}
+
+/// An error code as it came on the wire. A code this SDK does not know
+/// (a newer coordinator's) keeps its text, and is reported as it came:
+/// from the coordinator, and not recoverable (nothing says trying again helps).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Code {
+    Known(ErrorCode),
+    Unknown(String),
+}
+
+impl Code {
+    pub fn as_str(&self) -> &str {
+        match self {
+            Code::Known(code) => code.as_str(),
+            Code::Unknown(code) => code,
+        }
+    }
+
+    pub fn component(&self) -> Component {
+        match self {
+            Code::Known(code) => code.component(),
+            Code::Unknown(_) => Component::Coordinator,
+        }
+    }
+
+    pub fn recoverable(&self) -> bool {
+        match self {
+            Code::Known(code) => code.recoverable(),
+            Code::Unknown(_) => false,
+        }
+    }
+}
+
+impl From<ErrorCode> for Code {
+    fn from(code: ErrorCode) -> Code {
+        Code::Known(code)
+    }
+}
+
+impl PartialEq<ErrorCode> for Code {
+    fn eq(&self, other: &ErrorCode) -> bool {
+        *self == Code::Known(*other)
+    }
+}
+
+impl Serialize for Code {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for Code {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Code, D::Error> {
+        let code = String::deserialize(deserializer)?;
+        Ok(ErrorCode::parse(&code).map_or(Code::Unknown(code), Code::Known))
+    }
 }
 
 #[cfg(test)]
@@ -112,7 +170,7 @@ mod tests {
         for &code in ErrorCode::ALL {
             assert_eq!(ErrorCode::parse(code.as_str()), Some(code));
             let json = serde_json::to_string(&code).unwrap();
-            assert_eq!(json, alloc::format!("\"{}\"", code.as_str()));
+            assert_eq!(json, format!("\"{}\"", code.as_str()));
             assert!(!code.description().is_empty());
         }
     }

@@ -1,21 +1,19 @@
 //! Wire types shared by the Reactor wasm SDK and the reference server.
 //!
-//! Every shape that crosses a socket is defined here once:
+//! Every shape that crosses a socket is defined here once, as serde types:
 //! - [`coordinator`]: the token exchange and the coordinator WebSocket frames;
 //! - [`runtime`]: the subset of the Reactor runtime's local API that the SDK
 //!   and our simulated machines speak (HTTP signaling and data channels);
-//! - [`error`]: every error code, with its component, recoverability and docs.
+//! - [`error`]: every error code, with its component, recoverability and docs;
+//! - [`decode`]: how a reader turns a parsed JSON value (a JS value in the
+//!   browser, `serde_json::Value` on the server and in tests) into one of
+//!   them, naming the field when it cannot.
 //!
-//! No I/O lives here, only serde types, so that the wasm SDK can depend on it
-//! without growing. For the same reason, [`text!`] builds the SDK's messages
-//! in place of `format!` (see [`mod@text`]).
-#![no_std]
-extern crate alloc;
+//! No I/O lives here.
 
 pub mod coordinator;
+pub mod decode;
 pub mod error;
-pub mod json;
 pub mod runtime;
-pub mod text;
 
-pub use error::{Component, ErrorCode};
+pub use error::{Code, Component, ErrorCode};

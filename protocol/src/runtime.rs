@@ -1,11 +1,17 @@
 //! The subset of the Reactor runtime's local API (2.x, JSON) that the SDK
-//! uses and our simulated machines serve. See
-//! `shared/reference/runtime-local-api.md` for the observed original and
-//! PROTOCOL.md for where we differ.
+//! uses and our simulated machines serve, shaped as reactor-runtime 2.10.1
+//! really answers (the tests below pin its answers as they came). PROTOCOL.md
+//! says where the coordinator differs on purpose.
+//!
+//! Reading is tolerant: unknown fields are ignored, an id may be a JSON
+//! number or string, `emission_fps` may be `null`, and the parts the SDK
+//! does not use (`track_map`, `schema`) are not required to have any shape.
 
-use alloc::string::String;
-use alloc::vec::Vec;
-use serde::{Deserialize, Serialize};
+use std::fmt;
+
+use serde::{de, Deserialize, Deserializer, Serialize};
+
+use crate::decode::{decode, unknown_type, DecodeError, Tagged};
 
 /// A local runtime holds one session, always named this.
 pub const LOCAL_SESSION_ID: &str = "local";
@@ -58,7 +64,8 @@ pub struct TrackInfo {
     pub direction: TrackDirection,
 }
 
-/// A command the model accepts in the `application` scope.
+/// A command the model accepts (2.10.1 sends none here: its commands are in
+/// the descriptor's OpenAPI `schema`) in the `application` scope.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CommandInfo {
     pub name: String,
@@ -66,7 +73,7 @@ pub struct CommandInfo {
     pub description: Option<String>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Capabilities {
     #[serde(default)]
     pub protocol_version: String,
@@ -74,7 +81,8 @@ pub struct Capabilities {
     pub tracks: Vec<TrackInfo>,
     #[serde(default)]
     pub commands: Vec<CommandInfo>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `null` when the runtime adapts its rate to the model.
+    #[serde(default)]
     pub emission_fps: Option<f64>,
 }
 
@@ -89,14 +97,46 @@ pub struct SelectedTransport {
     pub version: String,
 }
 
-/// `POST /start_session` and `GET /session`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct SessionDescriptor {
+pub struct ServerInfo {
+    pub server_version: String,
+}
+
+/// `POST /start_session` and `GET /session`.
+///
+/// `S` is the model's `schema`: an OpenAPI 3.1 document (`paths
+/// ["/events/<command>"]` with each command's JSON Schema, `webhooks
+/// ["<message>"]`, `x-reactor.tracks`). The SDK keeps it opaque (the default
+/// [`Empty`] reads any object and keeps nothing); the server holds a
+/// `serde_json::Value`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SessionDescriptor<S = Empty> {
     pub session_id: String,
-    pub state: String,
-    pub model: SessionModel,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_info: Option<ServerInfo>,
     pub selected_transport: SelectedTransport,
+    pub model: SessionModel,
     pub capabilities: Capabilities,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<S>,
+    /// `READY` (no session), `WAITING` (session, no client), `STREAMING`.
+    pub state: String,
+}
+
+/// Values of [`SessionDescriptor::state`] and [`Health::state`].
+pub mod states {
+    /// Loading the model: no session can start yet.
+    pub const CREATED: &str = "CREATED";
+    /// Idle: no session.
+    pub const READY: &str = "READY";
+    /// A session, no client connected.
+    pub const WAITING: &str = "WAITING";
+    /// A session with a client connected.
+    pub const STREAMING: &str = "STREAMING";
+    /// A session whose client went away.
+    pub const ORPHANED: &str = "ORPHANED";
 }
 
 /// Body of a runtime's non-2xx answer (FastAPI's shape: `{"detail": ...}`).
@@ -105,7 +145,7 @@ pub struct RuntimeProblem {
     pub detail: String,
 }
 
-/// `GET /health`.
+/// `GET /health`: `status` is `healthy`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Health {
     pub status: String,
@@ -142,20 +182,77 @@ pub struct TrackMapping {
     pub direction: TrackDirection,
 }
 
-/// 201 answer to `POST .../connections`, and 202 answer to `sdp_params`.
+/// A connection's id: the runtime mints a JSON integer (4 digits on
+/// 2.10.1); a string is accepted too, as other machines may send one.
+/// Read by hand rather than as an untagged enum, whose buffering costs the
+/// wasm far more code.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(untagged)]
+pub enum ConnectionKey {
+    Number(u64),
+    Text(String),
+}
+
+/// The id as it goes in a URL path (`.../connections/{id}/...`).
+impl fmt::Display for ConnectionKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConnectionKey::Number(n) => write!(f, "{n}"),
+            ConnectionKey::Text(text) => f.write_str(text),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for ConnectionKey {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Key;
+        impl de::Visitor<'_> for Key {
+            type Value = ConnectionKey;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a number or a string")
+            }
+            fn visit_u64<E: de::Error>(self, n: u64) -> Result<ConnectionKey, E> {
+                Ok(ConnectionKey::Number(n))
+            }
+            // serde-wasm-bindgen hands a JS integer over as an i64.
+            fn visit_i64<E: de::Error>(self, n: i64) -> Result<ConnectionKey, E> {
+                let n = u64::try_from(n).map_err(|_| E::invalid_value(de::Unexpected::Signed(n), &self))?;
+                Ok(ConnectionKey::Number(n))
+            }
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<ConnectionKey, E> {
+                Ok(ConnectionKey::Text(text.into()))
+            }
+        }
+        deserializer.deserialize_any(Key)
+    }
+}
+
+impl From<&str> for ConnectionKey {
+    fn from(text: &str) -> Self {
+        ConnectionKey::Text(text.into())
+    }
+}
+
+impl From<u64> for ConnectionKey {
+    fn from(n: u64) -> Self {
+        ConnectionKey::Number(n)
+    }
+}
+
+/// 202 answer to `POST .../sdp_params` (and what the SDK reads of the 201
+/// answer to `POST .../connections`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ConnectionId {
-    pub connection_id: String,
+    pub connection_id: ConnectionKey,
 }
 
 /// 201 answer to `POST .../connections`. The SDK needs only the id; the
-/// runtime also sends a `track_map`, which our machines fill with the
-/// model's declared tracks.
+/// runtime also sends a `track_map` shaped like [`Capabilities`] (an object,
+/// not an array), which our machines fill the same way.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct NewConnection {
-    pub connection_id: String,
-    #[serde(default)]
-    pub track_map: Vec<TrackInfo>,
+    pub connection_id: ConnectionKey,
+    pub track_map: Capabilities,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -179,7 +276,7 @@ pub struct SdpOffer {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SdpAnswer {
     pub sdp_answer: String,
-    pub connection_id: String,
+    pub connection_id: ConnectionKey,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -272,34 +369,82 @@ pub struct ControlError {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Empty {}
 
-/// Messages on the `control` channel.
+/// Messages on the `control` channel; each variant holds a struct of its
+/// own, so a reader decodes just the one `type` names ([`Tagged`]).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ControlMessage {
-    Notification {
-        event: TrackEvent,
-        data: TrackRef,
-    },
-    Request {
-        method: ControlMethod,
-        request_id: String,
-        data: TrackRef,
-    },
-    Response {
-        method: ControlMethod,
-        request_id: String,
-        /// Always `{}` in the runtime's answers.
-        #[serde(default)]
-        data: Empty,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        error: Option<ControlError>,
-    },
+    Notification(TrackNotification),
+    Request(ControlRequest),
+    Response(ControlResponse),
+}
+
+impl Tagged for ControlMessage {
+    fn from_tagged<'de, D: Deserializer<'de>>(kind: &str, value: D) -> Result<Self, DecodeError> {
+        match kind {
+            "notification" => decode(value).map(ControlMessage::Notification),
+            "request" => decode(value).map(ControlMessage::Request),
+            "response" => decode(value).map(ControlMessage::Response),
+            other => Err(unknown_type(other)),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrackNotification {
+    pub event: TrackEvent,
+    pub data: TrackRef,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ControlRequest {
+    pub method: ControlMethod,
+    pub request_id: String,
+    pub data: TrackRef,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ControlResponse {
+    pub method: ControlMethod,
+    pub request_id: String,
+    /// Always `{}` in the runtime's answers.
+    #[serde(default)]
+    pub data: Empty,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<ControlError>,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::decode::decode;
     use serde_json::json;
+
+    /// What reactor-runtime 2.10.1 sends and what does not read, with the
+    /// field each failure names (the SDK's reader goes through `decode`).
+    #[test]
+    fn runtime_answers_read_tolerantly_and_failures_name_the_field() {
+        let runtime = json!({"connection_id":1209,"track_map":{"protocol_version":"0.0.0","tracks":[],
+            "commands":[],"emission_fps":null}});
+        assert_eq!(decode::<ConnectionId, _>(&runtime).unwrap().connection_id, ConnectionKey::Number(1209));
+        assert_eq!(decode::<ConnectionId, _>(json!({"connection_id":"c"})).unwrap().connection_id, "c".into());
+        for (bad, problem) in [
+            (json!({"connection_id":true}), "invalid type: boolean `true`, expected a number or a string"),
+            (json!({"connection_id":12.5}), "invalid type: floating point `12.5`, expected a number or a string"),
+            (json!({"connection_id":-1}), "invalid value: integer `-1`, expected a number or a string"),
+        ] {
+            let err = decode::<ConnectionId, _>(&bad).unwrap_err();
+            assert_eq!((err.path.as_str(), err.problem.as_str()), ("connection_id", problem), "{bad}");
+        }
+        let missing = decode::<ConnectionId, _>(json!({"id":1855})).unwrap_err();
+        assert_eq!((missing.path.as_str(), missing.problem.as_str()), (".", "missing field `connection_id`"));
+        let descriptor = json!({"session_id":"local","state":"WAITING","model":"tint",
+            "selected_transport":{},"capabilities":{}});
+        assert_eq!(decode::<SessionDescriptor, _>(descriptor).unwrap_err().path, "model");
+        let deep = json!({"session_id":"local","state":"WAITING","model":{"name":"m"},
+            "selected_transport":{"protocol":"webrtc","version":"1.0"},"capabilities":{"tracks":"cam"}});
+        assert_eq!(decode::<SessionDescriptor, _>(deep).unwrap_err().path, "capabilities.tracks");
+    }
 
     #[test]
     fn data_channel_messages_match_the_runtime() {
@@ -315,19 +460,19 @@ mod tests {
 
     #[test]
     fn control_messages_match_the_runtime() {
-        let resume = ControlMessage::Notification {
+        let resume = ControlMessage::Notification(TrackNotification {
             event: TrackEvent::ResumeTrack,
             data: TrackRef { name: "main_video".into() },
-        };
+        });
         assert_eq!(
             serde_json::to_value(&resume).unwrap(),
             json!({"type":"notification","event":"resume_track","data":{"name":"main_video"}})
         );
-        let request = ControlMessage::Request {
+        let request = ControlMessage::Request(ControlRequest {
             method: ControlMethod::PublishTrack,
             request_id: "r1".into(),
             data: TrackRef { name: "webcam".into() },
-        };
+        });
         assert_eq!(
             serde_json::to_value(&request).unwrap(),
             json!({"type":"request","method":"publish_track","request_id":"r1","data":{"name":"webcam"}})
@@ -335,7 +480,19 @@ mod tests {
         let response: ControlMessage =
             serde_json::from_value(json!({"type":"response","method":"publish_track","request_id":"r1","data":{}}))
                 .unwrap();
-        assert!(matches!(response, ControlMessage::Response { error: None, .. }));
+        assert!(matches!(response, ControlMessage::Response(ControlResponse { error: None, .. })));
+        let read = |value: serde_json::Value| {
+            crate::decode::decode_tagged::<ControlMessage, _>(value.get("type").and_then(|t| t.as_str()), &value)
+        };
+        for message in [resume, request, response] {
+            assert_eq!(read(serde_json::to_value(&message).unwrap()), Ok(message));
+        }
+        let taken = read(json!({"type":"response","method":"publish_track","request_id":"r2","data":{},
+            "error":{"code":"PUBLISHER_SLOT_TAKEN"}}));
+        assert!(
+            matches!(taken, Ok(ControlMessage::Response(ControlResponse { error: Some(e), .. })) if e.code == "PUBLISHER_SLOT_TAKEN")
+        );
+        assert_eq!(read(json!({"type":"response","method":"drop_table","request_id":"r"})).unwrap_err().path, "method");
     }
 
     #[test]
@@ -357,21 +514,27 @@ mod tests {
         assert_eq!(read.data, RuntimeMessage::MediaStats);
 
         let created = NewConnection {
-            connection_id: "c1".into(),
-            track_map: alloc::vec![TrackInfo {
-                name: "main_video".into(),
-                kind: TrackKind::Video,
-                direction: TrackDirection::Recvonly,
-            }],
+            connection_id: 1855.into(),
+            track_map: Capabilities {
+                protocol_version: "0.0.0".into(),
+                tracks: vec![TrackInfo {
+                    name: "main_video".into(),
+                    kind: TrackKind::Video,
+                    direction: TrackDirection::Recvonly,
+                }],
+                commands: vec![],
+                emission_fps: None,
+            },
         };
         let value = serde_json::to_value(&created).unwrap();
         assert_eq!(
             value,
-            json!({"connection_id":"c1","track_map":[{"name":"main_video","kind":"video","direction":"recvonly"}]})
+            json!({"connection_id":1855,"track_map":{"protocol_version":"0.0.0",
+                "tracks":[{"name":"main_video","kind":"video","direction":"recvonly"}],"commands":[],"emission_fps":null}})
         );
         assert_eq!(serde_json::from_value::<NewConnection>(value.clone()).unwrap(), created);
         let id: ConnectionId = serde_json::from_value(value).unwrap();
-        assert_eq!(id.connection_id, "c1");
+        assert_eq!(id.connection_id, ConnectionKey::Number(1855));
 
         let problem = RuntimeProblem { detail: "no session".into() };
         assert_eq!(serde_json::to_value(&problem).unwrap(), json!({"detail":"no session"}));
@@ -381,7 +544,7 @@ mod tests {
     fn signaling_bodies_match_the_runtime() {
         let offer = SdpOffer {
             sdp_offer: "v=0".into(),
-            track_mapping: alloc::vec![TrackMapping {
+            track_mapping: vec![TrackMapping {
                 mid: "0".into(),
                 name: "webcam".into(),
                 kind: TrackKind::Video,
@@ -396,5 +559,48 @@ mod tests {
         let ice: IceServersResponse =
             serde_json::from_value(json!({"ice_servers":[{"uris":["stun:127.0.0.1:3478"]}]})).unwrap();
         assert_eq!(ice.ice_servers[0].uris[0], "stun:127.0.0.1:3478");
+    }
+
+    /// Answers of reactor-runtime 2.10.1, copied as they came (the `tint`
+    /// model of tests/runtime-models/; `schema` shortened).
+    const RUNTIME_DESCRIPTOR: &str = r#"{"session_id":"local","cluster":"local","server_info":{"server_version":"2.10.1"},"selected_transport":{"protocol":"webrtc","version":"1.0"},"model":{"name":"tint"},"capabilities":{"protocol_version":"0.0.0","tracks":[{"name":"cam","kind":"video","direction":"sendonly"},{"name":"styled","kind":"video","direction":"recvonly"}],"commands":[],"emission_fps":null},"schema":{"openapi":"3.1.0","info":{"title":"tint","version":"v0.0.0","description":""},"x-reactor":{"tracks":[{"name":"cam","kind":"video","direction":"in"},{"name":"styled","kind":"video","direction":"out"}]},"paths":{"/events/set_gain":{"post":{"operationId":"set_gain","summary":"Set gain","requestBody":{"required":true,"content":{"application/json":{"schema":{"type":"object","properties":{"gain":{"type":"number","default":1.0,"minimum":0.0,"maximum":4.0}}}}}},"responses":{"202":{"description":"Event accepted"}}}}},"webhooks":{"painted":{"post":{"operationId":"painted","requestBody":{"required":true,"content":{"application/json":{"schema":{"type":"object","properties":{"r":{"type":"integer"}},"required":["r"]}}}}}}}},"state":"WAITING"}"#;
+    const RUNTIME_CONNECTION: &str = r#"{"connection_id":1209,"track_map":{"protocol_version":"0.0.0","tracks":[{"name":"cam","kind":"video","direction":"sendonly"},{"name":"styled","kind":"video","direction":"recvonly"}],"commands":[],"emission_fps":null}}"#;
+
+    #[test]
+    fn the_runtimes_own_answers_read() {
+        let descriptor: SessionDescriptor<serde_json::Value> = serde_json::from_str(RUNTIME_DESCRIPTOR).unwrap();
+        assert_eq!(descriptor.state, states::WAITING);
+        assert_eq!(descriptor.capabilities.emission_fps, None);
+        assert_eq!(descriptor.capabilities.tracks[0].name, "cam");
+        assert_eq!(descriptor.schema.unwrap()["paths"]["/events/set_gain"]["post"]["operationId"], "set_gain");
+        // The SDK's view: the schema is read as nothing in particular.
+        let opaque: SessionDescriptor = serde_json::from_str(RUNTIME_DESCRIPTOR).unwrap();
+        assert_eq!(opaque.schema, Some(Empty {}));
+        assert_eq!(opaque.server_info.unwrap().server_version, "2.10.1");
+
+        let created: NewConnection = serde_json::from_str(RUNTIME_CONNECTION).unwrap();
+        assert_eq!(created.connection_id, ConnectionKey::Number(1209));
+        assert_eq!(created.connection_id.to_string(), "1209");
+        let id: ConnectionId = serde_json::from_str(RUNTIME_CONNECTION).unwrap();
+        assert_eq!(id.connection_id, ConnectionKey::Number(1209));
+        let answer: SdpAnswer = serde_json::from_str(r#"{"sdp_answer":"v=0","connection_id":1209}"#).unwrap();
+        assert_eq!(answer.connection_id, 1209.into());
+        let health: Health = serde_json::from_str(r#"{"status":"healthy","model":"tint","state":"READY"}"#).unwrap();
+        assert_eq!(health.state, states::READY);
+        let problem: RuntimeProblem = serde_json::from_str(r#"{"detail":"Connection not found"}"#).unwrap();
+        assert_eq!(problem.detail, "Connection not found");
+    }
+
+    #[test]
+    fn ids_may_be_strings_and_unknown_fields_are_ignored() {
+        let id: ConnectionId = serde_json::from_value(json!({"connection_id":"c-1","future":[1]})).unwrap();
+        assert_eq!(id.connection_id, ConnectionKey::Text("c-1".into()));
+        assert_eq!(id.connection_id.to_string(), "c-1");
+        assert!(serde_json::from_value::<ConnectionId>(json!({"connection_id":true})).is_err());
+        let bare: SessionDescriptor = serde_json::from_value(json!({"session_id":"local",
+            "selected_transport":{"protocol":"webrtc","version":"1.0"},"model":{"name":"m"},
+            "capabilities":{"tracks":[]},"state":"WAITING"}))
+        .unwrap();
+        assert_eq!((bare.schema, bare.cluster, bare.capabilities.emission_fps), (None, None, None));
     }
 }

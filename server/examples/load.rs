@@ -40,7 +40,7 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use futures_util::{SinkExt, StreamExt};
-use reactor_protocol::coordinator::{ClientFrame, ServerFrame, TokenResponse, API_KEY_HEADER};
+use reactor_protocol::coordinator::{ClientFrame, Queued, ServerFrame, TokenResponse, API_KEY_HEADER};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::process::{Child, Command};
@@ -298,8 +298,8 @@ async fn token(http: &reqwest::Client, base: &str, key: &str) -> Result<String, 
 
 fn parse(text: &str) -> Got {
     match serde_json::from_str::<ServerFrame>(text) {
-        Ok(ServerFrame::Queued { position, .. }) => Got::Queued(position),
-        Ok(ServerFrame::Assigned { .. }) => Got::Assigned,
+        Ok(ServerFrame::Queued(Queued { position, .. })) => Got::Queued(position),
+        Ok(ServerFrame::Assigned(_)) => Got::Assigned,
         Ok(ServerFrame::Error(body)) => Got::Error(body.code.as_str().to_string()),
         Ok(ServerFrame::Resumed) => Got::Error("resumed, but the bench never resumes".into()),
         Err(error) => Got::Error(format!("unparsable frame: {error}")),

@@ -12,7 +12,10 @@ use common::redis_server::{ChildCoordinator, RedisServer};
 use common::*;
 use futures_util::StreamExt;
 use rand::{Rng, SeedableRng};
-use reactor_protocol::coordinator::{ClientFrame, ResumeInfo, ServerFrame};
+use reactor_protocol::coordinator::{Assigned, ClientFrame, Queued, ResumeInfo, ServerFrame};
+
+/// A frame as the tests read it (the schema as JSON).
+type Frame = ServerFrame<serde_json::Value>;
 use reactor_protocol::ErrorCode;
 use reactor_server::{Config, ServerHandle};
 use tokio_tungstenite::tungstenite::Message;
@@ -85,7 +88,7 @@ async fn two_coordinators_share_one_pool_in_fifo_order() {
 
 async fn queued_with_estimate(client: &mut Client, expected: u32) -> f64 {
     match client.frame().await {
-        ServerFrame::Queued { position, estimated_wait: Some(wait), .. } if position == expected => wait,
+        ServerFrame::Queued(Queued { position, estimated_wait: Some(wait), .. }) if position == expected => wait,
         other => panic!("expected queued {expected} with an estimate, got {other:?}"),
     }
 }
@@ -105,8 +108,8 @@ async fn three_coordinators_hand_machines_over_in_join_order() {
     for i in 0..9 {
         let mut client = Client::hello(&servers[i % 3], &token, "echo", true).await;
         match client.frame().await {
-            ServerFrame::Assigned { .. } => assert!(i < 2, "client {i} was assigned"),
-            ServerFrame::Queued { position, .. } => assert_eq!(position as usize, i - 1),
+            ServerFrame::Assigned(Assigned { .. }) => assert!(i < 2, "client {i} was assigned"),
+            ServerFrame::Queued(Queued { position, .. }) => assert_eq!(position as usize, i - 1),
             other => panic!("{other:?}"),
         }
         clients.push(client);
@@ -132,7 +135,7 @@ async fn three_coordinators_hand_machines_over_in_join_order() {
 struct Seen {
     position: Option<u32>,
     assigned: bool,
-    error: Option<ErrorCode>,
+    error: Option<reactor_protocol::Code>,
     closed: bool,
     /// Told `resumed` on the fallback after its socket broke.
     resumed: bool,
@@ -184,11 +187,11 @@ async fn tracked(ws_url: &str, fallback: &str, token: &str, index: usize) -> Tra
     Tracked { index, seen, leave, task }
 }
 
-fn record(seen: &Mutex<Seen>, frame: ServerFrame) {
+fn record(seen: &Mutex<Seen>, frame: Frame) {
     let mut seen = seen.lock().unwrap();
     match frame {
-        ServerFrame::Queued { position, .. } => seen.position = Some(position),
-        ServerFrame::Assigned { .. } => {
+        ServerFrame::Queued(Queued { position, .. }) => seen.position = Some(position),
+        ServerFrame::Assigned(Assigned { .. }) => {
             seen.assigned = true;
             seen.position = None;
         }
@@ -339,10 +342,10 @@ async fn resume_at(ws_url: &str, secret: &str) -> Client {
     client
 }
 
-fn secret_of(frame: &ServerFrame) -> String {
+fn secret_of(frame: &Frame) -> String {
     match frame {
-        ServerFrame::Queued { resume: Some(ResumeInfo { token, .. }), .. }
-        | ServerFrame::Assigned { resume: Some(ResumeInfo { token, .. }), .. } => token.clone(),
+        ServerFrame::Queued(Queued { resume: Some(ResumeInfo { token, .. }), .. })
+        | ServerFrame::Assigned(Assigned { resume: Some(ResumeInfo { token, .. }), .. }) => token.clone(),
         other => panic!("expected a frame with a resume secret, got {other:?}"),
     }
 }
@@ -377,8 +380,8 @@ async fn clients_of_a_killed_coordinator_resume_on_another_and_its_machine_is_ta
         secrets.push(client.frame().await);
         on_a.push(client);
     }
-    assert!(matches!(secrets[0], ServerFrame::Assigned { .. }), "{:?}", secrets[0]);
-    assert!(matches!(secrets[2], ServerFrame::Queued { position: 2, .. }), "{:?}", secrets[2]);
+    assert!(matches!(secrets[0], ServerFrame::Assigned(Assigned { .. })), "{:?}", secrets[0]);
+    assert!(matches!(secrets[2], ServerFrame::Queued(Queued { position: 2, .. })), "{:?}", secrets[2]);
     let (holder_secret, waiting_secret) = (secret_of(&secrets[0]), secret_of(&secrets[1]));
     double.expect(&Call::Start).await;
     let mut on_b = Client::connect_to(&b.ws_url).await;
@@ -392,7 +395,7 @@ async fn clients_of_a_killed_coordinator_resume_on_another_and_its_machine_is_ta
     waiting.expect_queued(1).await;
     let mut holder = resume_at(&b.ws_url, &holder_secret).await;
     assert_eq!(holder.frame().await, ServerFrame::Resumed);
-    assert!(matches!(holder.frame().await, ServerFrame::Assigned { .. }), "the session, told again");
+    assert!(matches!(holder.frame().await, ServerFrame::Assigned(Assigned { .. })), "the session, told again");
     // The place nobody took back ends with its grace period.
     on_b.expect_queued(2).await;
 
@@ -428,8 +431,8 @@ async fn a_redis_restarted_empty_ends_the_clients_it_held_and_serves_new_ones() 
     double.expect(&Call::Stop).await;
     loop {
         match again.frame().await {
-            ServerFrame::Assigned { .. } => break,
-            ServerFrame::Queued { position: 1, .. } => {}
+            ServerFrame::Assigned(Assigned { .. }) => break,
+            ServerFrame::Queued(Queued { position: 1, .. }) => {}
             other => panic!("expected assigned, got {other:?}"),
         }
     }
@@ -493,8 +496,8 @@ async fn while_redis_is_away_new_clients_get_clear_errors_and_it_serves_again_wh
     let mut again = Client::hello(&server, &fresh, "echo", true).await;
     loop {
         match again.frame().await {
-            ServerFrame::Assigned { .. } => break,
-            ServerFrame::Queued { position: 1, .. } => {}
+            ServerFrame::Assigned(Assigned { .. }) => break,
+            ServerFrame::Queued(Queued { position: 1, .. }) => {}
             other => panic!("expected assigned, got {other:?}"),
         }
     }

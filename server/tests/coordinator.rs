@@ -7,9 +7,11 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use common::*;
-use reactor_protocol::coordinator::{ClientFrame, ErrorBody, ServerFrame, API_KEY_HEADER};
-use reactor_protocol::ErrorCode;
-use reactor_server::{Config, ModelKind};
+use reactor_protocol::coordinator::{
+    Assigned, ClientFrame, CoordinatorStats, ErrorBody, ServerFrame, API_KEY_HEADER, STATS_PATH,
+};
+use reactor_protocol::{Code, ErrorCode};
+use reactor_server::{Config, ModelKind, ServerHandle};
 
 #[tokio::test]
 async fn token_exchange_accepts_the_key_and_refuses_others() {
@@ -173,12 +175,12 @@ async fn the_proxy_only_forwards_for_the_sessions_token() {
         .unwrap();
     assert_eq!(ok.status(), 201);
     let body: serde_json::Value = ok.json().await.unwrap();
-    assert_eq!(body["connection_id"], "c1");
+    assert_eq!(body["connection_id"], 1855);
     double.expect(&Call::Webrtc("POST".into(), "connections".into(), "{\"x\":1}".into())).await;
 
     // Status codes pass through unchanged (202 while the answer is pending).
     let pending = http()
-        .get(format!("{}/sessions/{session}/transport/webrtc/connections/c1/sdp_params", server.url()))
+        .get(format!("{}/sessions/{session}/transport/webrtc/connections/1855/sdp_params", server.url()))
         .header("Authorization", format!("Bearer {owner}"))
         .send()
         .await
@@ -286,7 +288,10 @@ async fn shutdown_tells_every_client_before_closing() {
     for client in [&mut holder, &mut waiter] {
         let frames = client.expect_closed().await;
         assert!(
-            matches!(frames.as_slice(), [ServerFrame::Error(ErrorBody { code: ErrorCode::CoordinatorShutdown, .. })]),
+            matches!(
+                frames.as_slice(),
+                [ServerFrame::Error(ErrorBody { code: Code::Known(ErrorCode::CoordinatorShutdown), .. })]
+            ),
             "{frames:?}"
         );
     }
@@ -332,5 +337,51 @@ async fn pools_keep_one_queue_per_model() {
     assert!(e3.try_frame(Duration::from_millis(300)).await.is_none());
     e2.leave().await;
     e3.expect_assigned().await;
+    server.shutdown().await;
+}
+
+async fn stats(server: &ServerHandle) -> CoordinatorStats {
+    let url = format!("{}{STATS_PATH}", server.url());
+    http().get(url).send().await.unwrap().json().await.unwrap()
+}
+
+#[tokio::test]
+async fn stats_count_what_is_open_and_every_client_admitted() {
+    let double = FakeRuntime::start("echo").await;
+    let server = start(config_with(&[("echo", &double)])).await;
+    let idle = CoordinatorStats { sockets_open: 0, clients: 0, sessions: 0, clients_admitted: 0 };
+    assert_eq!(stats(&server).await, idle);
+    let token = token(&server).await;
+    let mut client = Client::hello(&server, &token, "echo", true).await;
+    client.expect_assigned().await;
+    assert_eq!(
+        stats(&server).await,
+        CoordinatorStats { sockets_open: 1, clients: 1, sessions: 1, clients_admitted: 1 }
+    );
+    client.leave().await;
+    let gone = CoordinatorStats { clients_admitted: 1, ..idle };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while stats(&server).await != gone {
+        assert!(tokio::time::Instant::now() < deadline, "still open: {:?}", stats(&server).await);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn assigned_carries_the_machines_schema() {
+    let server = start(Config::for_tests()).await;
+    let token = token(&server).await;
+    let mut client = Client::hello(&server, &token, "echo", true).await;
+    let Some(ServerFrame::Assigned(Assigned { schema: Some(schema), .. })) =
+        client.try_frame(Duration::from_secs(10)).await
+    else {
+        panic!("an assigned frame with a schema");
+    };
+    // The simulated echo machine's own document, relayed untouched.
+    assert_eq!(schema, ModelKind::Echo.schema());
+    assert_eq!(schema["openapi"], "3.1.0");
+    assert!(schema["paths"]["/events/set_brightness"]["post"]["requestBody"].is_object());
+    client.leave().await;
     server.shutdown().await;
 }

@@ -8,10 +8,13 @@ use std::time::Duration;
 
 use common::*;
 use futures_util::SinkExt;
-use reactor_protocol::coordinator::{ClientFrame, ResumeInfo, ServerFrame};
+use reactor_protocol::coordinator::{Assigned, ClientFrame, Queued, ResumeInfo, ServerFrame};
 use reactor_protocol::ErrorCode;
 use reactor_server::{Config, ServerHandle};
 use tokio_tungstenite::tungstenite::Message;
+
+/// A frame as the tests read it (the schema as JSON).
+type Frame = ServerFrame<serde_json::Value>;
 
 const GRACE: Duration = Duration::from_millis(1500);
 
@@ -20,12 +23,12 @@ fn with_grace(config: Config) -> Config {
 }
 
 /// Says hello and reads the first frame: its resume secret.
-async fn join(server: &ServerHandle, token: &str) -> (Client, ServerFrame, String) {
+async fn join(server: &ServerHandle, token: &str) -> (Client, Frame, String) {
     let mut client = Client::hello(server, token, "echo", true).await;
     let frame = client.frame().await;
     let resume = match &frame {
-        ServerFrame::Queued { resume: Some(ResumeInfo { token, grace }), .. }
-        | ServerFrame::Assigned { resume: Some(ResumeInfo { token, grace }), .. } => {
+        ServerFrame::Queued(Queued { resume: Some(ResumeInfo { token, grace }), .. })
+        | ServerFrame::Assigned(Assigned { resume: Some(ResumeInfo { token, grace }), .. }) => {
             assert_eq!(*grace, GRACE.as_secs_f64());
             token.clone()
         }
@@ -40,9 +43,9 @@ async fn resume(server: &ServerHandle, secret: &str) -> Client {
     client
 }
 
-fn session_of(frame: &ServerFrame) -> &str {
+fn session_of(frame: &Frame) -> &str {
     match frame {
-        ServerFrame::Assigned { session_id, .. } => session_id,
+        ServerFrame::Assigned(Assigned { session_id, .. }) => session_id,
         other => panic!("expected assigned, got {other:?}"),
     }
 }

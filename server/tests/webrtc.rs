@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use reactor_protocol::runtime::{
-    ControlMessage, ControlMethod, Envelope, NewConnection, Scope, SdpAnswer, SdpOffer, TrackDirection, TrackEvent,
-    TrackKind, TrackMapping, TrackRef, TypedMessage,
+    ControlMessage, ControlMethod, ControlRequest, ControlResponse, Envelope, NewConnection, Scope, SdpAnswer,
+    SdpOffer, TrackDirection, TrackEvent, TrackKind, TrackMapping, TrackNotification, TrackRef, TypedMessage,
 };
 use reactor_server::video::codec::{Decoder, Encoder};
 use reactor_server::video::Frame;
@@ -218,11 +218,11 @@ async fn data_and_control_channels_work_end_to_end() {
         peer.send("data", &envelope(Scope::Runtime, "requestSchema", Value::Null));
         peer.send("data", &envelope(Scope::Application, "hello", json!({"n": 1})));
         peer.send("data", &envelope(Scope::Application, "set_brightness", json!({"brightness": 0.25})));
-        let request = ControlMessage::Request {
+        let request = ControlMessage::Request(ControlRequest {
             method: ControlMethod::PublishTrack,
             request_id: "r1".into(),
             data: TrackRef { name: "webcam".into() },
-        };
+        });
         peer.send("control", &serde_json::to_string(&request).unwrap());
         let done = peer.run_until(&mut seen, deadline, |_, s| {
             runtime(s, "modelSchema") == 1 && app(s, "echo").len() == 2 && !s.control.is_empty()
@@ -237,7 +237,7 @@ async fn data_and_control_channels_work_end_to_end() {
     assert_eq!(app(&seen, "brightness_set"), vec![json!({"brightness": 0.25})]);
     assert!(matches!(
         &seen.control[0],
-        ControlMessage::Response { request_id, error: None, .. } if request_id == "r1"
+        ControlMessage::Response(ControlResponse { request_id, error: None, .. }) if request_id == "r1"
     ));
     client.leave().await;
     server.shutdown().await;
@@ -259,10 +259,10 @@ async fn generator_video_starts_paused_and_flows_after_resume() {
         let quiet = Instant::now() + Duration::from_millis(1200);
         peer.run_until(&mut seen, quiet, |_, _| false);
         assert_eq!(seen.frames.get(&output), None, "no frames before resume_track");
-        let resume = ControlMessage::Notification {
+        let resume = ControlMessage::Notification(TrackNotification {
             event: TrackEvent::ResumeTrack,
             data: TrackRef { name: "main_video".into() },
-        };
+        });
         peer.send("control", &serde_json::to_string(&resume).unwrap());
         let flowing = peer.run_until(&mut seen, deadline, |_, s| s.frames.get(&output).copied().unwrap_or(0) >= 30);
         assert!(flowing, "frames after resume: {:?}", seen.frames);
@@ -288,10 +288,10 @@ async fn echo_returns_the_webcam_transformed_by_commands() {
         let mut seen = Seen::default();
         let deadline = Instant::now() + SOON;
         assert!(peer.run_until(&mut seen, deadline, |p, _| p.channels.len() == 2));
-        let resume = ControlMessage::Notification {
+        let resume = ControlMessage::Notification(TrackNotification {
             event: TrackEvent::ResumeTrack,
             data: TrackRef { name: "main_video".into() },
-        };
+        });
         peer.send("control", &serde_json::to_string(&resume).unwrap());
 
         // A light grey "webcam" at luma 200, sent as H.264 at about 30 fps.

@@ -4,9 +4,10 @@
 //! track) that the core stores and hands back but never looks into.
 
 use reactor_protocol::coordinator::{ClientFrame, ErrorBody, IceServer, ServerFrame, TokenResponse};
+use reactor_protocol::decode::DecodeError;
 use reactor_protocol::runtime::{
-    ConnectionId, ControlMessage, IceCandidate, IceCandidates, RuntimeMessage, Scope, SdpAnswer, SdpOffer,
-    SessionDescriptor,
+    ConnectionId, ControlMessage, ControlResponse, IceCandidate, IceCandidates, RuntimeMessage, Scope, SdpAnswer,
+    SdpOffer, SessionDescriptor,
 };
 
 use super::{ReactorError, Status, WaitingInfo};
@@ -91,12 +92,15 @@ pub struct HttpRequest {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Reply {
     Token(TokenResponse),
-    Session(SessionDescriptor),
+    /// Boxed: the descriptor is by far the largest answer.
+    Session(Box<SessionDescriptor>),
     Connection(ConnectionId),
     Answer(SdpAnswer),
     Error(ErrorBody),
-    /// A 2xx whose body is not read, or a body that did not decode.
+    /// A 2xx whose body is not read, or an error whose body is not ours.
     Other,
+    /// A body that should have been read and is not the shape it should be.
+    Unreadable(DecodeError),
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -105,8 +109,34 @@ pub enum HttpResult {
         status: u16,
         reply: Reply,
     },
-    /// Network failure, CORS refusal, abort: no status.
+    /// Network failure, CORS refusal, abort: no status. The browser's words.
     Failed(String),
+}
+
+/// A coordinator frame the SDK cannot read.
+#[derive(Clone, Debug, PartialEq)]
+pub enum BadFrame {
+    Binary,
+    /// Not JSON: the text as it came.
+    NotJson(String),
+    /// JSON, but not a frame: the text, and where it differs.
+    Unreadable {
+        text: String,
+        error: DecodeError,
+    },
+}
+
+/// A peer operation the browser refused, with the browser's words.
+#[derive(Clone, Debug, PartialEq)]
+pub enum PeerFailure {
+    /// `new RTCPeerConnection` (or a transceiver or channel on it).
+    Create(String),
+    /// `createOffer` or `setLocalDescription`.
+    Offer(String),
+    /// `setRemoteDescription` of the machine's answer.
+    Answer(String),
+    /// The browser gave a planned track no mid.
+    NoMid(String),
 }
 
 /// Timers the core asks for; setting one again replaces it.
@@ -151,9 +181,9 @@ pub enum Input<V> {
         result: HttpResult,
     },
     SocketOpen,
-    SocketFrame(ServerFrame),
-    /// A frame that is not valid JSON or not a known frame.
-    SocketBadFrame(String),
+    /// A frame, and the schema an `assigned` frame carried (the shell's JS object).
+    SocketFrame(ServerFrame, Option<V>),
+    SocketBadFrame(BadFrame),
     SocketClosed {
         code: u16,
         reason: String,
@@ -167,8 +197,7 @@ pub enum Input<V> {
     },
     /// A local ICE candidate; `None` when gathering is complete.
     LocalCandidate(Option<IceCandidate>),
-    /// A peer operation failed (offer, answer, channel creation).
-    PeerFailed(String),
+    PeerFailed(PeerFailure),
     PeerState(PeerState),
     /// `RTCSctpTransport.maxMessageSize`, once known.
     MaxMessageSize(usize),
@@ -181,8 +210,12 @@ pub enum Input<V> {
     },
     /// The model's video track arrived.
     RemoteTrack(V),
-    /// A message on the `control` channel.
-    Control(ControlMessage),
+    /// The runtime's answer to a control request: the one control message
+    /// a runtime sends the client.
+    ControlResponse(ControlResponse),
+    /// The model's schema (the shell's JS object, built from the `schema`
+    /// of the session descriptor), just before the descriptor's answer.
+    Schema(V),
     /// The model video's `inbound-rtp` statistics: frames decoded so far,
     /// at `at_ms` (the report's timestamp).
     Stats {
@@ -236,6 +269,8 @@ pub enum Event<V> {
     NewMessage(V),
     StreamChanged(Option<V>),
     Fps(f64),
+    /// The model's schema arrived; [`Session::schema`](super::Session::schema) holds it.
+    SchemaReceived,
     Error(ReactorError),
 }
 

@@ -4,9 +4,8 @@
 use reactor_protocol::runtime::{
     paths, ClientInfo, IceCandidate, IceCandidates, SdpOffer, TrackDirection, TrackKind, TrackMapping,
 };
-use reactor_protocol::text;
 
-use super::io::{Body, HttpRequest, Method, PeerPlan, Purpose};
+use super::io::{Body, HttpRequest, Method, PeerFailure, PeerPlan, Purpose};
 
 /// Signaling state of one machine connection.
 #[derive(Debug)]
@@ -50,12 +49,19 @@ impl Link {
     }
 
     fn request(&self, purpose: Purpose, method: Method, path: &str, body: Body) -> HttpRequest {
-        HttpRequest { purpose, method, url: text!(self.base, path), api_key: None, bearer: self.bearer.clone(), body }
+        HttpRequest {
+            purpose,
+            method,
+            url: format!("{}{path}", self.base),
+            api_key: None,
+            bearer: self.bearer.clone(),
+            body,
+        }
     }
 
     fn connection_path(&self, suffix: &str) -> String {
         let id = self.connection_id.as_deref().unwrap_or_default();
-        text!(paths::CONNECTIONS, "/", id, suffix)
+        format!("{}/{id}{suffix}", paths::CONNECTIONS)
     }
 
     pub fn register(&self) -> HttpRequest {
@@ -71,9 +77,8 @@ impl Link {
         self.post_offer()
     }
 
-    /// Pairs the browser's mids with the planned tracks. `Err` names a
-    /// track the browser gave no mid.
-    pub fn set_offer(&mut self, sdp: String, mids: Vec<Option<String>>) -> Result<Option<HttpRequest>, String> {
+    /// Pairs the browser's mids with the planned tracks.
+    pub fn set_offer(&mut self, sdp: String, mids: Vec<Option<String>>) -> Result<Option<HttpRequest>, PeerFailure> {
         let mut track_mapping = Vec::new();
         let mut mids = mids.into_iter();
         for (names, direction) in
@@ -81,7 +86,7 @@ impl Link {
         {
             for name in names {
                 let Some(mid) = mids.next().flatten() else {
-                    return Err(text!("the browser assigned no mid to track `", name, "`"));
+                    return Err(PeerFailure::NoMid(name.clone()));
                 };
                 track_mapping.push(TrackMapping { mid, name: name.clone(), kind: TrackKind::Video, direction });
             }

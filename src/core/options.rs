@@ -1,7 +1,5 @@
 //! The constructor's options, checked once so the rest of the SDK can trust them.
 
-use reactor_protocol::text;
-
 /// One option as the JS object held it.
 #[derive(Clone, Debug, PartialEq)]
 pub enum OptionValue {
@@ -21,6 +19,7 @@ pub struct RawOptions {
     pub coordinator_url: OptionValue,
     pub development: OptionValue,
     pub local: OptionValue,
+    pub validate_messages: OptionValue,
 }
 
 /// Where the reference coordinator listens when started by `npm run demo`.
@@ -37,6 +36,8 @@ pub struct Options {
     pub development: bool,
     /// Talk straight to one machine's runtime API at `coordinator_url`.
     pub local: bool,
+    /// Check each `sendMessage` against the model's schema before sending.
+    pub validate_messages: bool,
 }
 
 /// A bad option: which one, and what is wrong with it.
@@ -60,16 +61,17 @@ impl Options {
         if !(url.starts_with("http://") || url.starts_with("https://")) || url.len() <= "https://".len() {
             return Err(OptionError {
                 option: "coordinatorUrl",
-                message: text!("option `coordinatorUrl` must be an http:// or https:// URL, got \"", url, "\""),
+                message: format!("option `coordinatorUrl` must be an http:// or https:// URL, got \"{url}\""),
             });
         }
         Ok(Options {
             model_name,
             api_key,
             queueing: boolean("queueing", raw.queueing, false)?,
-            coordinator_url: without_trailing_slashes(&url).into(),
+            coordinator_url: url.trim_end_matches('/').into(),
             development: boolean("development", raw.development, false)?,
             local,
+            validate_messages: boolean("validateMessages", raw.validate_messages, false)?,
         })
     }
 }
@@ -79,11 +81,11 @@ fn string(option: &'static str, value: OptionValue, default: Option<&str>) -> Re
     match (value, default) {
         (OptionValue::Str(s), _) if !s.chars().all(char::is_whitespace) => Ok(s),
         (OptionValue::Missing, Some(default)) => Ok(default.into()),
-        (OptionValue::Missing, None) => fail(text!("option `", option, "` is required")),
+        (OptionValue::Missing, None) => fail(format!("option `{option}` is required")),
         (OptionValue::Str(_), Some("")) => Ok(String::new()),
-        (OptionValue::Str(_), _) => fail(text!("option `", option, "` must not be empty")),
-        (OptionValue::Bool(_), _) => fail(text!("option `", option, "` must be a string, got boolean")),
-        (OptionValue::Other(t), _) => fail(text!("option `", option, "` must be a string, got ", t)),
+        (OptionValue::Str(_), _) => fail(format!("option `{option}` must not be empty")),
+        (OptionValue::Bool(_), _) => fail(format!("option `{option}` must be a string, got boolean")),
+        (OptionValue::Other(t), _) => fail(format!("option `{option}` must be a string, got {t}")),
     }
 }
 
@@ -92,19 +94,10 @@ fn boolean(option: &'static str, value: OptionValue, default: bool) -> Result<bo
         OptionValue::Bool(b) => Ok(b),
         OptionValue::Missing => Ok(default),
         OptionValue::Str(_) => {
-            Err(OptionError { option, message: text!("option `", option, "` must be a boolean, got string") })
+            Err(OptionError { option, message: format!("option `{option}` must be a boolean, got string") })
         }
         OptionValue::Other(t) => {
-            Err(OptionError { option, message: text!("option `", option, "` must be a boolean, got ", t) })
+            Err(OptionError { option, message: format!("option `{option}` must be a boolean, got {t}") })
         }
     }
-}
-
-/// `url` without trailing `/`s, byte by byte: `trim_end_matches` walks
-/// characters backwards, code the wasm needs nowhere else.
-fn without_trailing_slashes(mut url: &str) -> &str {
-    while let Some(shorter) = url.strip_suffix('/') {
-        url = shorter;
-    }
-    url
 }

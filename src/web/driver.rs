@@ -3,15 +3,16 @@
 //! back into the `Reactor` freely.
 
 use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
 use std::rc::{Rc, Weak};
 
 use js_sys::{Function, JsString, Object, Promise, Reflect};
 use reactor_protocol::runtime::{Envelope, Scope};
-use reactor_protocol::text;
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::core::{
-    pop_front, Action, Event, Input, Options, Outcome, Outgoing, PromiseId, ReactorError, Session, Status, WaitingInfo,
+    Action, Event, Input, Options, Outcome, Outgoing, PeerFailure, PromiseId, ReactorError, Session, Status,
+    WaitingInfo,
 };
 
 use super::connection::Connection;
@@ -21,7 +22,7 @@ use super::listeners::{call_all, EventName, Listeners};
 use super::peer::Peer;
 use super::sink::{Feed, Sink};
 use super::socket::Socket;
-use super::{http, json};
+use super::{http, json, schema};
 
 pub struct Driver {
     me: Weak<Driver>,
@@ -33,7 +34,7 @@ pub struct Driver {
     /// The JS object of the last error, so `getLastError()` returns the
     /// very object the `error` event carried.
     last_error: RefCell<Option<(ReactorError, JsValue)>>,
-    inbox: RefCell<Vec<(u32, Input<JsValue>)>>,
+    inbox: RefCell<VecDeque<(u32, Input<JsValue>)>>,
     busy: Cell<bool>,
 }
 
@@ -72,6 +73,9 @@ impl Driver {
     }
 
     pub fn send_message(&self, message: &JsValue) -> Promise {
+        if let Some(outcome) = self.unfit_command(message) {
+            return self.promise_for(outcome);
+        }
         let outcome = match json::envelope_of(message) {
             Ok((text, bytes)) => {
                 let buffered =
@@ -81,6 +85,19 @@ impl Driver {
             Err(why) => Outcome::Failed(self.core.borrow_mut().invalid_message(now(), why)),
         };
         self.promise_for(outcome)
+    }
+
+    /// With `validateMessages`, a message the schema does not allow: refused,
+    /// its error naming the parameter (`parameter`).
+    fn unfit_command(&self, message: &JsValue) -> Option<Outcome> {
+        let (parameter, why) = {
+            let core = self.core.borrow();
+            schema::check(core.schema().filter(|_| core.validates_messages())?, message)?
+        };
+        let err = self.core.borrow_mut().invalid_command(now(), why);
+        // Cached as the last error: the rejection and the `error` event carry this very object.
+        let _ = Reflect::set(&self.error_js(&err), &"parameter".into(), &parameter);
+        Some(Outcome::Failed(err))
     }
 
     pub fn publish(&self, track: Option<JsValue>) -> Promise {
@@ -116,6 +133,10 @@ impl Driver {
 
     pub fn waiting_info(&self) -> Option<JsValue> {
         self.core.borrow().waiting_info().map(waiting_object)
+    }
+
+    pub fn schema(&self) -> Option<JsValue> {
+        self.core.borrow().schema().cloned()
     }
 
     pub fn last_error(&self) -> Option<JsValue> {
@@ -190,9 +211,7 @@ impl Driver {
                     conn.peer = Some(peer);
                     None
                 }
-                Err(e) => {
-                    Some(Input::PeerFailed(text!("the browser refused the peer connection: ", json::describe(&e))))
-                }
+                Err(e) => Some(Input::PeerFailed(PeerFailure::Create(json::describe(&e)))),
             },
             Action::SetRemoteAnswer(sdp) => {
                 if let Some(peer) = &conn.peer {
@@ -202,7 +221,7 @@ impl Driver {
             }
             Action::ReplaceTrack(track) => {
                 if let Some(peer) = &conn.peer {
-                    peer.replace_track(track, &sink);
+                    peer.replace_track(track);
                 }
                 None
             }
@@ -247,6 +266,7 @@ impl Driver {
             Event::NewMessage(message) => (EventName::NewMessage, message),
             Event::StreamChanged(track) => (EventName::StreamChanged, track.unwrap_or(JsValue::NULL)),
             Event::Fps(fps) => (EventName::Fps, JsValue::from_f64(fps)),
+            Event::SchemaReceived => (EventName::SchemaReceived, self.schema().unwrap_or(JsValue::UNDEFINED)),
             Event::Error(err) => (EventName::Error, self.error_js(&err)),
         };
         let handlers = self.listeners.borrow().of(name);
@@ -283,12 +303,12 @@ impl Driver {
 impl Feed for Driver {
     /// Called by callbacks, through their [`Sink`].
     fn feed(&self, generation: u32, input: Input<JsValue>) {
-        self.inbox.borrow_mut().push((generation, input));
+        self.inbox.borrow_mut().push_back((generation, input));
         if self.busy.replace(true) {
             return; // the outer feed picks it up, in order
         }
         loop {
-            let next = pop_front(&mut self.inbox.borrow_mut());
+            let next = self.inbox.borrow_mut().pop_front();
             let Some((generation, input)) = next else { break };
             self.core.borrow_mut().handle(now(), generation, input);
             self.run_actions();

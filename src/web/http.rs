@@ -1,97 +1,87 @@
-//! HTTP requests the core asks for, over the browser's `fetch`.
+//! HTTP requests the core asks for, over gloo-net's `fetch`: one task per
+//! request, ending in one [`Input::Http`].
 
-use js_sys::Promise;
+use gloo_net::http::{Request, RequestBuilder};
 use reactor_protocol::coordinator::API_KEY_HEADER;
-use reactor_protocol::json::ToJson;
-use reactor_protocol::text;
-use wasm_bindgen::prelude::*;
-use web_sys::{Headers, RequestInit, Response};
+use wasm_bindgen::JsValue;
+use wasm_bindgen_futures::{spawn_local, JsFuture};
 
 use crate::core::{Body, HttpRequest, HttpResult, Input, Method, Reply, ReplyKind};
 
-use super::json::{describe, from_text};
-use super::sink::{when_settled, Sink};
-
-#[wasm_bindgen]
-extern "C" {
-    /// The global `fetch`, in a window or a worker alike.
-    #[wasm_bindgen(js_name = fetch)]
-    fn fetch(url: &str, init: &RequestInit) -> Promise;
-}
+use super::json::{decode, to_json};
+use super::schema;
+use super::sink::Sink;
 
 /// Sends `request`; its `Input::Http` arrives at `sink` once the reply's
 /// text is in, or the request failed.
 pub fn send(request: HttpRequest, sink: &Sink) {
-    let purpose = request.purpose;
-    let fetched = init(&request).map_or_else(|e| Promise::reject(&e), |init| fetch(&request.url, &init));
-    let next = sink.clone();
-    when_settled(
-        sink,
-        &fetched,
-        Box::new(move |fetched| {
-            let (status, text) = match fetched {
-                Ok(response) => {
-                    let response: Response = response.unchecked_into();
-                    (response.status(), response.text())
+    let sink = sink.clone();
+    spawn_local(async move {
+        let purpose = request.purpose;
+        let result = match fetch(&request).await {
+            Ok((status, body)) => {
+                let kind = purpose.reply_kind(status);
+                if let (ReplyKind::Session, Some(body)) = (kind, &body) {
+                    // Known to the core by the time the descriptor is handled.
+                    schema::push(&sink, body);
                 }
-                Err(e) => (0, Err(e)),
-            };
-            // A failure goes on to the last step, as a rejection.
-            let text = text.unwrap_or_else(|e| Promise::reject(&e));
-            when_settled(
-                &next,
-                &text,
-                Box::new(move |text| {
-                    let result = match text {
-                        Ok(text) => HttpResult::Answered {
-                            status,
-                            reply: decode(purpose.reply_kind(status), &text.as_string().unwrap_or_default()),
-                        },
-                        Err(e) => HttpResult::Failed(describe(&e)),
-                    };
-                    Some(Input::Http { purpose, result })
-                }),
-            );
-            None
-        }),
-    );
+                HttpResult::Answered { status, reply: read(kind, body) }
+            }
+            Err(e) => HttpResult::Failed(e.to_string()),
+        };
+        sink.push(Input::Http { purpose, result });
+    });
 }
 
-/// The `fetch` options for `request`.
-fn init(request: &HttpRequest) -> Result<RequestInit, JsValue> {
-    let init = RequestInit::new();
-    init.set_method(match request.method {
-        Method::Get => "GET",
-        Method::Post => "POST",
-    });
-    let headers = Headers::new()?;
+/// The status, and the body parsed by the browser (`None`: not JSON).
+async fn fetch(request: &HttpRequest) -> Result<(u16, Option<JsValue>), gloo_net::Error> {
+    let mut builder = match request.method {
+        Method::Get => Request::get(&request.url),
+        Method::Post => Request::post(&request.url),
+    };
     if let Some(key) = &request.api_key {
-        headers.set(API_KEY_HEADER, key)?;
+        builder = builder.header(API_KEY_HEADER, key);
     }
     if let Some(token) = &request.bearer {
-        headers.set("Authorization", &text!("Bearer ", token))?;
+        builder = builder.header("Authorization", &format!("Bearer {token}"));
     }
-    let body = match &request.body {
-        Body::Empty => None,
-        Body::Offer(offer) => Some(offer.to_json()),
-        Body::Candidates(candidates) => Some(candidates.to_json()),
+    let response = with_body(builder, &request.body)?.send().await?;
+    // `Response.json()`: the body never enters wasm memory as text.
+    let status = response.status();
+    let body = match web_sys::Response::from(response).json() {
+        Ok(parsed) => JsFuture::from(parsed).await.ok(),
+        Err(_) => None,
     };
-    if let Some(body) = body {
-        headers.set("Content-Type", "application/json")?;
-        init.set_body(&JsValue::from_str(&body));
-    }
-    init.set_headers(&headers);
-    Ok(init)
+    Ok((status, body))
 }
 
-fn decode(kind: ReplyKind, text: &str) -> Reply {
-    let reply = match kind {
-        ReplyKind::Token => from_text(text).map(Reply::Token),
-        ReplyKind::Session => from_text(text).map(Reply::Session),
-        ReplyKind::Connection => from_text(text).map(Reply::Connection),
-        ReplyKind::Answer => from_text(text).map(Reply::Answer),
-        ReplyKind::Error => from_text(text).map(Reply::Error),
-        ReplyKind::Ignored => None,
+fn with_body(builder: RequestBuilder, body: &Body) -> Result<Request, gloo_net::Error> {
+    let json = match body {
+        Body::Empty => return builder.build(),
+        Body::Offer(offer) => to_json(offer),
+        Body::Candidates(candidates) => to_json(candidates),
     };
-    reply.unwrap_or(Reply::Other)
+    builder.header("Content-Type", "application/json").body(JsValue::from(json))
+}
+
+/// The reply the core expects for `kind`. A 2xx body that is not its shape
+/// is [`Reply::Unreadable`], naming the field; an error body that is not
+/// ours is [`Reply::Other`] (the status then speaks).
+fn read(kind: ReplyKind, body: Option<JsValue>) -> Reply {
+    let Some(value) = body else {
+        return if kind == ReplyKind::Error || kind == ReplyKind::Ignored { Reply::Other } else { not_json() };
+    };
+    let decoded = match kind {
+        ReplyKind::Token => decode(value).map(Reply::Token),
+        ReplyKind::Session => decode(value).map(|d| Reply::Session(Box::new(d))),
+        ReplyKind::Connection => decode(value).map(Reply::Connection),
+        ReplyKind::Answer => decode(value).map(Reply::Answer),
+        ReplyKind::Error => return decode(value).map_or(Reply::Other, Reply::Error),
+        ReplyKind::Ignored => return Reply::Other,
+    };
+    decoded.unwrap_or_else(Reply::Unreadable)
+}
+
+fn not_json() -> Reply {
+    Reply::Unreadable(reactor_protocol::decode::DecodeError::at(".", "the body is not JSON"))
 }

@@ -1,7 +1,11 @@
-//! JSON through the browser's own `JSON`: fast, and no serde_json in the wasm.
+//! JSON at the edge: the browser's own `JSON.parse` and `JSON.stringify`
+//! (fast, and no serde_json in the wasm), with serde-wasm-bindgen between
+//! the parsed JS values and the protocol's serde types.
 
-use js_sys::{Array, JsString, Reflect, JSON};
-use reactor_protocol::json::{FromJson, JsonValue, ToJson};
+use js_sys::{JsString, Reflect};
+use reactor_protocol::decode::{self, DecodeError, Tagged};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(inline_js = r#"
@@ -41,6 +45,15 @@ extern "C" {
     fn utf8_length(text: &JsString) -> usize;
 }
 
+#[wasm_bindgen]
+extern "C" {
+    /// `JSON.parse` of a JS string as it is: the text never enters wasm memory.
+    #[wasm_bindgen(js_namespace = JSON, js_name = parse, catch)]
+    fn parse_js(text: &JsValue) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(js_namespace = JSON, js_name = stringify)]
+    fn stringify(value: &JsValue) -> JsString;
+}
+
 /// The `application` envelope of `message`, and its UTF-8 size; `Err` holds
 /// why it is not JSON.
 pub fn envelope_of(message: &JsValue) -> Result<(JsString, usize), String> {
@@ -49,47 +62,39 @@ pub fn envelope_of(message: &JsValue) -> Result<(JsString, usize), String> {
     Ok((text, bytes))
 }
 
-pub fn to_json<T: ToJson>(value: &T) -> JsString {
-    JsString::from(value.to_json())
+/// `value` as JSON text: serde-wasm-bindgen builds the JS value (`None` as
+/// `null`, maps as objects, as serde_json writes them), `JSON.stringify` writes it.
+pub fn to_json<T: Serialize>(value: &T) -> JsString {
+    let serializer = serde_wasm_bindgen::Serializer::json_compatible();
+    // Our own types always serialize; `null` is there only to need no panic.
+    stringify(&value.serialize(&serializer).unwrap_or(JsValue::NULL))
 }
 
-pub fn parse(text: &str) -> Option<JsValue> {
-    JSON::parse(text).ok()
+/// `value` as a JS value for a browser API that takes a dictionary.
+pub fn to_js<T: Serialize>(value: &T) -> JsValue {
+    value.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).unwrap_or(JsValue::NULL)
 }
 
-pub fn from_text<T: FromJson>(text: &str) -> Option<T> {
-    parse(text).and_then(|v| T::from_json(&Js(v)))
+/// The parsed JSON of a JS string (the browser's error message if it is none).
+pub fn parse(text: &JsValue) -> Result<JsValue, String> {
+    parse_js(text).map_err(|e| describe(&e))
 }
 
-/// A parsed JS value, read by the protocol's decoders.
-struct Js(JsValue);
-
-impl JsonValue for Js {
-    fn field(&self, key: &str) -> Option<Self> {
-        let value = Reflect::get(&self.0, &JsValue::from_str(key)).ok()?;
-        (!value.is_undefined() && !value.is_null()).then_some(Js(value))
-    }
-    fn string(&self) -> Option<String> {
-        self.0.as_string()
-    }
-    fn number(&self) -> Option<f64> {
-        self.0.as_f64()
-    }
-    fn boolean(&self) -> Option<bool> {
-        self.0.as_bool()
-    }
-    fn items(&self) -> Option<Vec<Self>> {
-        if !Array::is_array(&self.0) {
-            return None;
-        }
-        let array: &Array = self.0.unchecked_ref();
-        let mut items = Vec::new();
-        for i in 0..array.length() {
-            items.push(Js(array.get(i)));
-        }
-        Some(items)
-    }
+/// `T` from a parsed JSON value, or the field where it is not `T`.
+pub fn decode<T: DeserializeOwned>(value: JsValue) -> Result<T, DecodeError> {
+    decode::decode(serde_wasm_bindgen::Deserializer::from(value))
 }
+
+/// A shape whose `type` names its variant: `type` is read here and only
+/// that variant's struct is decoded.
+pub fn decode_tagged<T: Tagged>(value: JsValue) -> Result<T, DecodeError> {
+    let kind = Reflect::get(&value, &"type".into()).ok().and_then(|t| t.as_string());
+    decode::decode_tagged(kind.as_deref(), serde_wasm_bindgen::Deserializer::from(value))
+}
+
+/// A JS value decoded as itself (an app's message body): it stays in JS.
+#[derive(Deserialize)]
+pub struct Opaque(#[serde(with = "serde_wasm_bindgen::preserve")] pub JsValue);
 
 /// A thrown JS value as text, for error messages.
 pub fn describe(error: &JsValue) -> String {

@@ -11,16 +11,18 @@ pub enum EventName {
     NewMessage,
     Fps,
     StreamChanged,
+    SchemaReceived,
     Error,
 }
 
 impl EventName {
-    pub const ALL: [EventName; 6] = [
+    pub const ALL: [EventName; 7] = [
         EventName::StatusChanged,
         EventName::WaitingInfoChanged,
         EventName::NewMessage,
         EventName::Fps,
         EventName::StreamChanged,
+        EventName::SchemaReceived,
         EventName::Error,
     ];
 
@@ -31,6 +33,7 @@ impl EventName {
             EventName::NewMessage => "newMessage",
             EventName::Fps => "fps",
             EventName::StreamChanged => "streamChanged",
+            EventName::SchemaReceived => "schemaReceived",
             EventName::Error => "error",
         }
     }

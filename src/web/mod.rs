@@ -8,6 +8,7 @@ mod http;
 mod json;
 mod listeners;
 mod peer;
+mod schema;
 mod sink;
 mod socket;
 

@@ -3,21 +3,20 @@
 //! Dropping a [`Peer`] closes all of it and detaches every callback.
 
 use gloo_events::EventListener;
-use js_sys::{Array, JsString, Object, Promise, Reflect};
-use reactor_protocol::coordinator::IceServer;
-use reactor_protocol::runtime::{IceCandidate, Scope, CONTROL_CHANNEL, DATA_CHANNEL};
-use reactor_protocol::text;
+use js_sys::{JsString, Reflect};
+use reactor_protocol::runtime::{Envelope, IceCandidate, CONTROL_CHANNEL, DATA_CHANNEL};
 use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::{spawn_local, JsFuture};
 use web_sys::{
     Event, MediaStreamTrack, MessageEvent, RtcConfiguration, RtcDataChannel, RtcPeerConnection,
     RtcPeerConnectionIceEvent, RtcPeerConnectionState, RtcRtpReceiver, RtcRtpSender, RtcRtpTransceiver,
     RtcRtpTransceiverDirection, RtcRtpTransceiverInit, RtcSdpType, RtcSessionDescriptionInit, RtcTrackEvent,
 };
 
-use crate::core::{Channel, Input, PeerPlan, PeerState};
+use crate::core::{Channel, Input, PeerFailure, PeerPlan, PeerState};
 
-use super::json::{describe, from_text, parse};
-use super::sink::{listen, when_settled, Sink};
+use super::json::{decode, describe, parse, to_js, Opaque};
+use super::sink::{listen, Sink};
 
 #[wasm_bindgen]
 extern "C" {
@@ -44,7 +43,8 @@ impl Peer {
     /// and everything after arrive at `sink`.
     pub fn create(plan: &PeerPlan, sink: &Sink) -> Result<Peer, JsValue> {
         let config = RtcConfiguration::new();
-        config.set_ice_servers(&ice_servers(&plan.ice_servers));
+        // The coordinator's ICE servers are already in the browser's shape.
+        config.set_ice_servers(&to_js(&plan.ice_servers));
         let pc = RtcPeerConnection::new_with_configuration(&config)?;
         // Inputs first: a video-to-video model drops input placed after its output.
         let mut transceivers = Vec::new();
@@ -81,49 +81,40 @@ impl Peer {
     pub fn set_answer(&self, sdp: String, sink: &Sink) {
         let answer = RtcSessionDescriptionInit::new(RtcSdpType::Answer);
         answer.set_sdp(&sdp);
-        let pc = self.pc.clone();
-        when_settled(
-            sink,
-            &self.pc.set_remote_description(&answer),
-            Box::new(move |set| match set {
-                Ok(_) => max_message_size(&pc).map(Input::MaxMessageSize),
-                Err(e) => Some(Input::PeerFailed(text!("the machine's answer was refused: ", describe(&e)))),
-            }),
-        );
+        let (pc, sink) = (self.pc.clone(), sink.clone());
+        spawn_local(async move {
+            match JsFuture::from(pc.set_remote_description(&answer)).await {
+                Ok(_) => {
+                    if let Some(size) = max_message_size(&pc) {
+                        sink.push(Input::MaxMessageSize(size));
+                    }
+                }
+                Err(e) => sink.push(Input::PeerFailed(PeerFailure::Answer(describe(&e)))),
+            }
+        });
     }
 
     /// Swaps what the input transceiver sends, without renegotiation.
-    pub fn replace_track(&self, track: Option<JsValue>, sink: &Sink) {
+    pub fn replace_track(&self, track: Option<JsValue>) {
         let Some(sender) = &self.input else { return };
         let track: Option<MediaStreamTrack> = track.map(|t| t.unchecked_into());
-        when_settled(
-            sink,
-            &sender.replace_track(track.as_ref()),
-            Box::new(|replaced| {
-                if let Err(e) = replaced {
-                    web_sys::console::warn_2(&"Reactor: replaceTrack failed".into(), &e);
-                }
-                None
-            }),
-        );
+        let replaced = JsFuture::from(sender.replace_track(track.as_ref()));
+        spawn_local(async move {
+            if let Err(e) = replaced.await {
+                web_sys::console::warn_2(&"Reactor: replaceTrack failed".into(), &e);
+            }
+        });
     }
 
     /// Reads the output receiver's `inbound-rtp` report.
     pub fn read_stats(&self, sink: &Sink) {
         let Some(receiver) = &self.output else { return };
-        when_settled(
-            sink,
-            &receiver.get_stats(),
-            Box::new(|report| {
-                let report: js_sys::Map = report.ok()?.unchecked_into();
-                let inbound = report.values().into_iter().flatten().find(|stats| {
-                    Reflect::get(stats, &"type".into()).ok().and_then(|t| t.as_string()).as_deref()
-                        == Some("inbound-rtp")
-                })?;
-                let field = |key: &str| Reflect::get(&inbound, &key.into()).ok().and_then(|v| v.as_f64());
-                Some(Input::Stats { frames_decoded: field("framesDecoded")?, at_ms: field("timestamp")? })
-            }),
-        );
+        let (report, sink) = (JsFuture::from(receiver.get_stats()), sink.clone());
+        spawn_local(async move {
+            if let Some(stats) = report.await.ok().and_then(|report| inbound(report.unchecked_into())) {
+                sink.push(stats);
+            }
+        });
     }
 
     /// Bytes the `data` channel holds unsent.
@@ -150,50 +141,30 @@ impl Drop for Peer {
 /// createOffer, then setLocalDescription; the offer (or why there is none)
 /// arrives at `sink`.
 fn offer(pc: &RtcPeerConnection, transceivers: Vec<RtcRtpTransceiver>, sink: &Sink) {
-    let (pc, next) = (pc.clone(), sink.clone());
-    when_settled(
-        sink,
-        &pc.create_offer(),
-        Box::new(move |made| {
-            // A refused offer goes on to the last step, as a rejection.
-            let set = match made {
-                Ok(offer) => pc.set_local_description(offer.unchecked_ref()),
-                Err(e) => Promise::reject(&e),
-            };
-            when_settled(
-                &next,
-                &set,
-                Box::new(move |set| {
-                    Some(match set {
-                        // Read only now: the browser assigns mids in setLocalDescription.
-                        Ok(_) => Input::OfferReady {
-                            sdp: pc.local_description().map(|d| d.sdp()).unwrap_or_default(),
-                            mids: transceivers.iter().map(|t| t.mid()).collect(),
-                        },
-                        Err(e) => Input::PeerFailed(text!("the browser could not make an offer: ", describe(&e))),
-                    })
-                }),
-            );
-            None
-        }),
-    );
+    let (pc, sink) = (pc.clone(), sink.clone());
+    spawn_local(async move {
+        let input = match make_offer(&pc).await {
+            // Read only now: the browser assigns mids in setLocalDescription.
+            Ok(sdp) => Input::OfferReady { sdp, mids: transceivers.iter().map(|t| t.mid()).collect() },
+            Err(e) => Input::PeerFailed(PeerFailure::Offer(describe(&e))),
+        };
+        sink.push(input);
+    });
 }
 
-/// `RTCConfiguration.iceServers`.
-fn ice_servers(servers: &[IceServer]) -> JsValue {
-    let list = Array::new();
-    for server in servers {
-        let entry = Object::new();
-        let urls: Array = server.urls.iter().map(|u| JsValue::from_str(u)).collect();
-        let _ = Reflect::set(&entry, &"urls".into(), &urls);
-        for (key, value) in [("username", &server.username), ("credential", &server.credential)] {
-            if let Some(value) = value {
-                let _ = Reflect::set(&entry, &key.into(), &value.into());
-            }
-        }
-        list.push(&entry);
-    }
-    list.into()
+async fn make_offer(pc: &RtcPeerConnection) -> Result<String, JsValue> {
+    let offer = JsFuture::from(pc.create_offer()).await?;
+    JsFuture::from(pc.set_local_description(offer.unchecked_ref())).await?;
+    Ok(pc.local_description().map(|d| d.sdp()).unwrap_or_default())
+}
+
+/// The `inbound-rtp` entry of a stats report, as an input.
+fn inbound(report: js_sys::Map) -> Option<Input<JsValue>> {
+    let inbound = report.values().into_iter().flatten().find(|stats| {
+        Reflect::get(stats, &"type".into()).ok().and_then(|t| t.as_string()).as_deref() == Some("inbound-rtp")
+    })?;
+    let field = |key: &str| Reflect::get(&inbound, &key.into()).ok().and_then(|v| v.as_f64());
+    Some(Input::Stats { frames_decoded: field("framesDecoded")?, at_ms: field("timestamp")? })
 }
 
 /// `RTCSctpTransport.maxMessageSize` (not in web-sys).
@@ -231,21 +202,21 @@ fn track(event: &Event) -> Option<Input<JsValue>> {
     (track.kind() == "video").then(|| Input::RemoteTrack(track.into()))
 }
 
-fn text_of(event: &Event) -> Option<String> {
-    event.unchecked_ref::<MessageEvent>().data().as_string()
+/// A channel message, parsed where it is (the text stays in JS).
+fn parsed(event: &Event) -> Option<JsValue> {
+    parse(&event.unchecked_ref::<MessageEvent>().data()).ok()
 }
 
+/// A runtime sends the client only responses; anything else, or a response
+/// the SDK cannot read, is not for it (a newer runtime's).
 fn control_message(event: &Event) -> Option<Input<JsValue>> {
-    from_text(&text_of(event)?).map(Input::Control)
+    let message = parsed(event)?;
+    let kind = Reflect::get(&message, &"type".into()).ok()?.as_string()?;
+    (kind == "response").then(|| decode(message).ok().map(Input::ControlResponse))?
 }
 
+/// The envelope is decoded; the app's `data` stays a JS value.
 fn data_message(event: &Event) -> Option<Input<JsValue>> {
-    let message = parse(&text_of(event)?)?;
-    let scope = match Reflect::get(&message, &"scope".into()).ok().and_then(|s| s.as_string()).as_deref() {
-        Some("application") => Some(Scope::Application),
-        Some("runtime") => Some(Scope::Runtime),
-        _ => None,
-    };
-    let data = Reflect::get(&message, &"data".into()).unwrap_or(JsValue::UNDEFINED);
-    Some(Input::DataMessage { scope, data })
+    let Envelope { scope, data: Opaque(data) } = decode(parsed(event)?).ok()?;
+    Some(Input::DataMessage { scope: Some(scope), data })
 }

@@ -4,13 +4,13 @@
 
 use gloo_events::EventListener;
 use reactor_protocol::coordinator::{ClientFrame, ServerFrame};
-use reactor_protocol::json::ToJson;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{CloseEvent, Event, MessageEvent, WebSocket};
 
-use crate::core::Input;
+use crate::core::{BadFrame, Input};
 
-use super::json::{describe, from_text};
+use super::json::{decode_tagged, describe, parse, to_json};
+use super::schema;
 use super::sink::{listen, Sink};
 
 pub struct Socket {
@@ -33,7 +33,7 @@ impl Socket {
     pub fn send(&self, frame: &ClientFrame) {
         // Only called once the core saw `open`; a closing socket drops it,
         // and its `close` event tells the core.
-        let _ = self.ws.send_with_str(&frame.to_json());
+        let _ = self.ws.send_with_str(&String::from(to_json(frame)));
     }
 }
 
@@ -49,11 +49,19 @@ fn closed(event: &Event) -> Option<Input<JsValue>> {
 }
 
 fn frame(event: &Event) -> Option<Input<JsValue>> {
-    let Some(text) = event.unchecked_ref::<MessageEvent>().data().as_string() else {
-        return Some(Input::SocketBadFrame("a binary frame".into()));
-    };
-    Some(match from_text::<ServerFrame>(&text) {
-        Some(frame) => Input::SocketFrame(frame),
-        None => Input::SocketBadFrame(text),
+    let data = event.unchecked_ref::<MessageEvent>().data();
+    if !data.is_string() {
+        return Some(Input::SocketBadFrame(BadFrame::Binary));
+    }
+    let text = || data.as_string().unwrap_or_default();
+    Some(match parse(&data) {
+        Err(_) => Input::SocketBadFrame(BadFrame::NotJson(text())),
+        Ok(value) => match decode_tagged::<ServerFrame>(value.clone()) {
+            Ok(frame) => {
+                let schema = matches!(frame, ServerFrame::Assigned(_)).then(|| schema::of(&value)).flatten();
+                Input::SocketFrame(frame, schema)
+            }
+            Err(error) => Input::SocketBadFrame(BadFrame::Unreadable { text: text(), error }),
+        },
     })
 }

@@ -138,3 +138,45 @@ async fn a_dropped_peer_reports_nothing_more() {
     // Only the offer, whose promises were already pending, may still finish.
     assert!(after.iter().all(|i| i.starts_with("OfferReady") || i.starts_with("PeerFailed")), "{after:?}");
 }
+
+/// The decoders over what the browser's `JSON.parse` makes, through
+/// serde-wasm-bindgen: tolerant where the runtime differs, and every failure
+/// names its field (protocol/tests/decoders.rs runs the same types on
+/// arbitrary JSON natively).
+#[wasm_bindgen_test]
+fn parsed_json_decodes_through_serde_naming_the_field_that_fails() {
+    use reactor_protocol::coordinator::{ServerFrame, TokenResponse};
+    use reactor_protocol::runtime::{ConnectionId, ConnectionKey};
+
+    use super::json::{decode, decode_tagged, parse};
+
+    let parsed = |text: &str| parse(&JsValue::from_str(text)).unwrap();
+    let id: ConnectionId = decode(parsed(r#"{"connection_id":1855,"track_map":{"tracks":[]}}"#)).unwrap();
+    assert_eq!(id.connection_id, ConnectionKey::Number(1855));
+    let id: ConnectionId = decode(parsed(r#"{"connection_id":"c-1"}"#)).unwrap();
+    assert_eq!(id.connection_id, ConnectionKey::Text("c-1".into()));
+    let frame: ServerFrame = decode_tagged(parsed(r#"{"type":"queued","position":2,"extra":[[[[{}]]]]}"#)).unwrap();
+    assert!(matches!(frame, ServerFrame::Queued(q) if q.position == 2));
+
+    let failures = [
+        (decode::<ConnectionId>(parsed(r#"{"connection_id":true}"#)).unwrap_err(), "connection_id"),
+        (decode::<ConnectionId>(parsed(r#"{"connection_id":12.5}"#)).unwrap_err(), "connection_id"),
+        (decode::<TokenResponse>(parsed(r#"{"token":"t","expires_in":1e30}"#)).unwrap_err(), "expires_in"),
+        (decode::<TokenResponse>(parsed(r#"{"token":5,"expires_in":1}"#)).unwrap_err(), "token"),
+        (decode_tagged::<ServerFrame>(parsed(r#"{"type":"queued","position":-1}"#)).unwrap_err(), "position"),
+        (decode_tagged::<ServerFrame>(parsed(r#"{"type":"party"}"#)).unwrap_err(), "type"),
+        (decode_tagged::<ServerFrame>(parsed("[1,2]")).unwrap_err(), "type"),
+        (
+            decode_tagged::<ServerFrame>(parsed(
+                r#"{"type":"assigned","session_id":"s","model":{"name":7},"capabilities":{}}"#,
+            ))
+            .unwrap_err(),
+            "model.name",
+        ),
+    ];
+    for (err, path) in failures {
+        assert_eq!(err.path, path, "{err}");
+    }
+    let missing = decode::<ConnectionId>(parsed(r#"{"id":1}"#)).unwrap_err();
+    assert_eq!(missing.problem, "missing field `connection_id`");
+}

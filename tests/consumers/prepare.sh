@@ -4,7 +4,7 @@
 #   1. npm pack pkg/ -> tests/consumers/reactor-wasm-sdk.tgz (git-ignored)
 #   2. each app: npm ci when its node_modules are missing or older than its
 #      lockfile, then `npm install --no-save` of the tarball (see README.md)
-#   3. vite build, webpack build
+#   3. vite build (plain and React), webpack build
 # Then tests/consumers/consumers.test.mjs runs the apps in Chromium, and
 # `tsc -p tests/consumers/typescript` checks the API types against the
 # packaged index.d.ts installed here.
@@ -23,7 +23,7 @@ packed=$(cd "$root/pkg" && npm pack --silent --pack-destination "$here")
 mv "$here/$packed" "$tarball"
 tar tzf "$tarball" | sed 's/^/   /'
 
-for app in vite webpack typescript; do
+for app in vite webpack vite-react typescript; do
   dir="$here/$app"
   if [ -f "$dir/package-lock.json" ] &&
     { [ ! -f "$dir/node_modules/.package-lock.json" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; }; then
@@ -41,7 +41,10 @@ done
 say "vite build"
 (cd "$here/vite" && node_modules/.bin/vite build) || die "vite build"
 
+say "vite build (React)"
+(cd "$here/vite-react" && node_modules/.bin/vite build) || die "vite build (React)"
+
 say "webpack build"
 (cd "$here/webpack" && node_modules/.bin/webpack) || die "webpack build"
 
-say "ready: vite/dist, webpack/dist, typescript/node_modules, the tarball for the plain page"
+say "ready: vite/dist, vite-react/dist, webpack/dist, typescript/node_modules, the tarball for the plain page"

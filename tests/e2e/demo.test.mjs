@@ -1,5 +1,5 @@
 // The demo page (www/), driven as a person would: pick a model, click
-// Connect, publish the fake camera, send a command from the message console,
+// Connect, publish the fake camera, send a command from its form (built from the model's schema),
 // click Disconnect; also a refused key, the generator model and a second
 // visitor waiting in line. Everything is
 // read back from what the page shows. Screenshots in tests/artifacts/:
@@ -114,10 +114,25 @@ test("demo: echo model: Connect, publish the camera, send a command, Disconnect"
       await page.waitForFunction(() => /^[1-9]\d* fps$/.test(document.getElementById("fps").textContent), null, { timeout: 10_000 });
       const before = await meanLuma(page);
 
-      // Send a command from the console: the model confirms it, echoes it, and the video brightens.
+      // The command forms come from the model's schema: one per command, inputs typed and bounded by it.
+      const forms = await page.$$eval("#commands form", (fs) => fs.map((f) => f.dataset.command));
+      assert.ok(forms.includes("set_brightness") && forms.includes("set_invert"), `forms: ${forms.join(", ")}`);
+      const input = await page.$eval('form[data-command="set_brightness"] [name="brightness"]', (i) => ({ type: i.type, min: i.min, max: i.max, value: i.value }));
+      assert.deepEqual(input, { type: "number", min: "-1", max: "1", value: "0" }, "type, bounds and default from the schema");
+      assert.equal(await page.$eval('form[data-command="set_invert"] [name="invert"]', (i) => i.type), "checkbox");
+
+      // An out-of-bounds value is refused by the SDK (validate is on), naming the parameter; nothing is sent.
+      await page.fill('form[data-command="set_brightness"] [name="brightness"]', "3");
+      await page.click('form[data-command="set_brightness"] button');
+      await page.waitForSelector("#error:not([hidden])", { timeout: 5_000 });
+      assert.equal(await page.textContent("#error-code"), "INVALID_COMMAND");
+      assert.match(await page.textContent("#error-message"), /parameter `brightness` must be at most 1, got 3/);
+      await page.click("#error-dismiss");
+
+      // Send the command from its form: the model confirms it, echoes it, and the video brightens.
       const command = { type: "set_brightness", data: { brightness: 0.5 } };
-      await page.fill("#message", JSON.stringify(command));
-      await page.click("#send-button");
+      await page.fill('form[data-command="set_brightness"] [name="brightness"]', "0.5");
+      await page.click('form[data-command="set_brightness"] button');
       const confirmed = await waitForReply(page, (m) => m?.type === "brightness_set", "brightness_set");
       assert.deepEqual(confirmed, { type: "brightness_set", data: { brightness: 0.5 } });
       const echoed = await waitForReply(page, (m) => m?.type === "echo", "the echo of the command");
@@ -152,18 +167,20 @@ test("demo: generator model: video and progress with no camera", { timeout: 120_
     async ({ page, screenshot }) => {
       await pageReady(page);
       await page.selectOption("#model", "generator");
-      // The presets follow the model.
-      assert.match(await page.textContent("#presets"), /set_color/);
       await page.click("#connect");
       await waitForBadge(page, "ready", CONNECT_TIMEOUT_MS);
+      // The command forms follow the model: its schema's.
+      const forms = await page.$$eval("#commands form", (fs) => fs.map((f) => f.dataset.command));
+      assert.ok(forms.includes("set_color") && forms.includes("set_speed"), `forms: ${forms.join(", ")}`);
       const size = await waitForVideo(page);
       assert.deepEqual(size, { width: 320, height: 240 }, "the generator renders 320×240");
       await page.waitForFunction(() => /^[1-9]\d* fps$/.test(document.getElementById("fps").textContent), null, { timeout: 10_000 });
       assert.equal(await page.isHidden("#preview"), true, "no camera preview: the camera is off");
       await page.waitForFunction(() => /progress: \{"frame":[1-9]/.test(document.getElementById("progress").textContent), null, { timeout: 10_000 });
-      await page.click("#presets button"); // set_color
-      await page.click("#send-button");
-      await waitForReply(page, (m) => m?.type === "color_set", "color_set");
+      await page.fill('form[data-command="set_color"] [name="color"]', "#00ff00");
+      await page.click('form[data-command="set_color"] button');
+      const set = await waitForReply(page, (m) => m?.type === "color_set", "color_set");
+      assert.equal(set.data.color.toLowerCase(), "#00ff00");
       await screenshot("demo-generator.png");
       await page.click("#disconnect");
       await waitForBadge(page, "disconnected", 10_000);

@@ -4,18 +4,20 @@
 //! Each health check also reconciles what the machine says with what the
 //! scheduler holds: a machine starts out resetting and serves once its first
 //! check has seen it idle (a session left by an earlier coordinator is
-//! stopped first); a free machine found holding a session is stopped and
-//! freed again; a held machine found idle lost its session under its client.
+//! stopped first); a held machine found idle lost its session under its
+//! client. A session someone opens on a free machine behind the
+//! coordinator's back (a developer in local mode) is not cut: the runtime
+//! ends it when its client goes (its own timeout).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use reactor_protocol::coordinator::IceServer;
-use reactor_protocol::runtime::{paths, Health, IceServersResponse, SessionDescriptor, LOCAL_SESSION_ID};
+use reactor_protocol::runtime::{paths, states, Health, IceServersResponse, SessionDescriptor, LOCAL_SESSION_ID};
 use tokio::sync::{mpsc, oneshot};
 
 use super::queue::{ClientId, MachineId, MachineState};
-use super::{MachineOp, Shared};
+use super::{MachineOp, Schema, Shared};
 
 /// Consecutive failed health checks before a machine is declared dead.
 pub(super) const FAILED_CHECKS: u32 = 2;
@@ -85,13 +87,13 @@ pub(super) enum SessionSeen {
     Busy,
 }
 
-/// The runtime's states (2.10.1: `READY` is idle; `WAITING`, `STREAMING`
-/// and `ORPHANED` hold a session; `CREATED` is loading), and those of
-/// machines that only say `idle` or `running`.
+/// The runtime's states (2.10.1): `READY` is idle; `WAITING`, `STREAMING`
+/// and `ORPHANED` hold a session; the others (`CREATED` while loading,
+/// `CLOSING`) are neither yet.
 fn session_seen(state: &str) -> SessionSeen {
-    match state.to_ascii_uppercase().as_str() {
-        "READY" | "IDLE" => SessionSeen::Idle,
-        "WAITING" | "STREAMING" | "ORPHANED" | "RUNNING" => SessionSeen::Running,
+    match state {
+        states::READY => SessionSeen::Idle,
+        states::WAITING | states::STREAMING | states::ORPHANED => SessionSeen::Running,
         _ => SessionSeen::Busy,
     }
 }
@@ -104,8 +106,6 @@ pub(super) enum Fix {
     Ready,
     /// Healthy but not known clean: stop its session before it serves.
     Reset,
-    /// Free, yet holding a session nobody here started.
-    Reclaim,
     /// Held, yet idle: the session was lost under its client.
     Lost,
 }
@@ -114,7 +114,8 @@ pub(super) fn decide(state: MachineState, session: SessionSeen) -> Option<Fix> {
     match (state, session) {
         (MachineState::Resetting, SessionSeen::Idle) => Some(Fix::Ready),
         (MachineState::Resetting | MachineState::Down, SessionSeen::Running | SessionSeen::Idle) => Some(Fix::Reset),
-        (MachineState::Free, SessionSeen::Running) => Some(Fix::Reclaim),
+        // A session opened behind the coordinator's back (local mode) is
+        // not cut: the runtime ends it once its client is gone.
         (MachineState::Held(_), SessionSeen::Idle) => Some(Fix::Lost),
         _ => None,
     }
@@ -125,10 +126,6 @@ async fn reconcile(shared: &Shared, id: MachineId, url: &str, state: MachineStat
         Some(Fix::Ready) => shared.with_scheduler(|s, ev| s.machine_ready(id, Instant::now(), ev)),
         Some(Fix::Reset) => {
             tracing::info!(machine = id, url, ?session, "machine healthy; resetting it before it serves");
-            reset(shared, id, url).await;
-        }
-        Some(Fix::Reclaim) if shared.lock().scheduler.reclaim(id) => {
-            tracing::warn!(machine = id, url, "free machine holds a session nobody here started; stopping it");
             reset(shared, id, url).await;
         }
         Some(Fix::Lost) => {
@@ -155,7 +152,9 @@ pub(super) async fn check(shared: &Shared, url: &str, timeout: Duration) -> Opti
 
 async fn start(shared: &Shared, id: MachineId, url: &str, client: ClientId) {
     match start_session(shared, url).await {
-        Ok((descriptor, ice_servers)) => shared.started(id, client, descriptor.capabilities, ice_servers),
+        Ok((descriptor, ice_servers)) => {
+            shared.started(id, client, descriptor.capabilities, descriptor.schema, ice_servers)
+        }
         Err(error) => {
             tracing::warn!(machine = id, url, %error, "start_session failed");
             shared.with_scheduler(|s, ev| s.assignment_failed(client, id, Instant::now(), ev));
@@ -163,7 +162,13 @@ async fn start(shared: &Shared, id: MachineId, url: &str, client: ClientId) {
     }
 }
 
-pub(super) async fn start_session(shared: &Shared, url: &str) -> Result<(SessionDescriptor, Vec<IceServer>), String> {
+/// The descriptor keeps the machine's `schema` byte for byte (its keys in
+/// the machine's order: a form built from it lists parameters as the model
+/// declares them), for the `assigned` frame.
+pub(super) async fn start_session(
+    shared: &Shared,
+    url: &str,
+) -> Result<(SessionDescriptor<Schema>, Vec<IceServer>), String> {
     let timeout = Duration::from_secs(30);
     let response = shared
         .http
@@ -175,7 +180,7 @@ pub(super) async fn start_session(shared: &Shared, url: &str) -> Result<(Session
     if !response.status().is_success() {
         return Err(format!("start_session answered {}", response.status()));
     }
-    let descriptor: SessionDescriptor = response.json().await.map_err(|e| e.to_string())?;
+    let descriptor: SessionDescriptor<Schema> = response.json().await.map_err(|e| e.to_string())?;
     let ice_url = format!("{url}/sessions/{LOCAL_SESSION_ID}{}{}", paths::WEBRTC, paths::ICE_SERVERS);
     // A runtime without the call still works on loopback: no servers.
     let ice = match shared.http.get(ice_url).timeout(timeout).send().await {
@@ -229,9 +234,16 @@ mod tests {
         assert_eq!(decide(Resetting, Running), Some(Fix::Reset));
         assert_eq!(decide(Down, Idle), Some(Fix::Reset));
         assert_eq!(decide(Down, Running), Some(Fix::Reset));
-        assert_eq!(decide(Free, Running), Some(Fix::Reclaim));
         assert_eq!(decide(Held(7), Idle), Some(Fix::Lost));
-        for fine in [(Free, Idle), (Held(7), Running), (Free, Busy), (Resetting, Busy), (Down, Busy), (Held(7), Busy)] {
+        for fine in [
+            (Free, Idle),
+            (Free, Running),
+            (Held(7), Running),
+            (Free, Busy),
+            (Resetting, Busy),
+            (Down, Busy),
+            (Held(7), Busy),
+        ] {
             assert_eq!(decide(fine.0, fine.1), None, "{fine:?}");
         }
     }
@@ -239,7 +251,7 @@ mod tests {
     #[test]
     fn runtime_states_read_as_sessions() {
         assert_eq!(session_seen("READY"), SessionSeen::Idle);
-        assert_eq!(session_seen("streaming"), SessionSeen::Running);
+        assert_eq!(session_seen("STREAMING"), SessionSeen::Running);
         assert_eq!(session_seen("CREATED"), SessionSeen::Busy);
     }
 }

@@ -19,14 +19,21 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use axum::{Json, Router};
-use reactor_protocol::coordinator::{ErrorBody, IceServer, ResumeInfo, ServerFrame, TokenResponse, API_KEY_HEADER};
+use reactor_protocol::coordinator::{
+    Assigned, CoordinatorStats, ErrorBody, IceServer, Queued, ResumeInfo, ServerFrame, TokenResponse, API_KEY_HEADER,
+    STATS_PATH,
+};
 use reactor_protocol::runtime::Capabilities;
 use reactor_protocol::ErrorCode;
+use serde_json::value::RawValue;
 use tokio::sync::{mpsc, oneshot, watch, Notify};
 
 use crate::config::Config;
 use queue::{ClientId, Event, Join, MachineId, Scheduler};
 use tokens::Tokens;
+
+/// A machine's descriptor `schema`, relayed as the machine wrote it.
+pub(crate) type Schema = Box<RawValue>;
 
 /// What the coordinator tells one client's WebSocket task.
 ///
@@ -39,7 +46,7 @@ pub(crate) enum ToClient {
         position: u32,
         estimated_wait: Option<f64>,
     },
-    Frame(Box<ServerFrame>),
+    Frame(Box<ServerFrame<Schema>>),
     /// Send this error frame, then close.
     Fatal(Box<ErrorBody>),
 }
@@ -68,7 +75,7 @@ struct ClientEntry {
     /// must not end the place of a later one.
     epoch: u64,
     /// The `assigned` frame and when it came, sent again on `resume`.
-    assigned: Option<(ServerFrame, Instant)>,
+    assigned: Option<(ServerFrame<Schema>, Instant)>,
     /// An error that ended it while its socket was away, told on `resume`.
     fatal: Option<ErrorBody>,
 }
@@ -202,6 +209,7 @@ pub(crate) async fn build(
     let router = Router::new()
         .route(reactor_protocol::coordinator::TOKENS_PATH, post(issue_token))
         .route(reactor_protocol::coordinator::WS_PATH, get(ws::upgrade))
+        .route(STATS_PATH, get(stats))
         .route("/sessions/{session_id}/transport/webrtc/{*rest}", any(proxy::forward))
         .with_state(shared.clone());
     Ok((shared, router))
@@ -235,8 +243,19 @@ async fn issue_shared_token(shared: &Shared, cluster: &cluster::Cluster, key: &s
     }
 }
 
+async fn stats(State(shared): State<Arc<Shared>>) -> Json<CoordinatorStats> {
+    let sockets_open = shared.live_sockets.load(Ordering::SeqCst) as u64;
+    let inner = shared.lock();
+    Json(CoordinatorStats {
+        sockets_open,
+        clients: inner.clients.len() as u64,
+        sessions: inner.sessions.len() as u64,
+        clients_admitted: inner.next_client - 1,
+    })
+}
+
 pub(crate) fn error_body(code: ErrorCode, message: impl Into<String>) -> ErrorBody {
-    ErrorBody { code, message: message.into(), retry_after: None }
+    ErrorBody { code: code.into(), message: message.into(), retry_after: None }
 }
 
 /// Why a `hello` or `resume` is refused: the same words in both modes.
@@ -260,7 +279,7 @@ mod refusal {
 
     pub fn no_capacity(model: &str, retry_after: f64) -> ErrorBody {
         ErrorBody {
-            code: ErrorCode::NoCapacity,
+            code: ErrorCode::NoCapacity.into(),
             message: format!("every {model} machine is busy and queueing is off"),
             retry_after: Some(retry_after.ceil()),
         }
@@ -284,7 +303,7 @@ pub(crate) struct Admitted {
     pub rx: mpsc::UnboundedReceiver<ToClient>,
     /// Frames to send at once: `queued` when the client waits (nothing while
     /// its machine starts); on `resume`, `resumed` and what it missed.
-    pub first: Vec<ServerFrame>,
+    pub first: Vec<ServerFrame<Schema>>,
     /// When the session was assigned, for the time limit.
     pub assigned_at: Option<Instant>,
     /// An error to send after `first`, then close.
@@ -359,7 +378,8 @@ impl Shared {
             Join::NoCapacity { retry_after } => return Err(refusal::no_capacity(model, retry_after)),
             Join::Assigned => vec![],
             Join::Queued { position, estimated_wait } => {
-                vec![ServerFrame::Queued { position, estimated_wait, resume: Some(self.resume_info(&resume)) }]
+                let resume = Some(self.resume_info(&resume));
+                vec![ServerFrame::Queued(Queued { position, estimated_wait, resume })]
             }
         };
         let entry = ClientEntry {
@@ -400,7 +420,7 @@ impl Shared {
         entry.epoch += 1;
         let mut first = vec![ServerFrame::Resumed];
         if let Some(position) = position {
-            first.push(ServerFrame::Queued { position, estimated_wait, resume: None });
+            first.push(ServerFrame::Queued(Queued { position, estimated_wait, resume: None }));
         }
         let assigned_at = entry.assigned.as_ref().map(|(frame, at)| {
             first.push(frame.clone());
@@ -474,7 +494,14 @@ impl Shared {
     }
 
     /// Called by a machine task once `start_session` answered.
-    fn started(&self, machine: MachineId, client: ClientId, capabilities: Capabilities, ice_servers: Vec<IceServer>) {
+    fn started(
+        &self,
+        machine: MachineId,
+        client: ClientId,
+        capabilities: Capabilities,
+        schema: Option<Schema>,
+        ice_servers: Vec<IceServer>,
+    ) {
         let mut guard = self.lock();
         let inner = &mut *guard;
         if inner.scheduler.machine_of(client) != Some(machine) {
@@ -488,13 +515,14 @@ impl Shared {
         let session_id = tokens::random_hex(12);
         let model = inner.scheduler.machine_model(machine).to_string();
         tracing::info!(client, machine, model, session_id, "session assigned");
-        let frame = ServerFrame::Assigned {
+        let frame = ServerFrame::Assigned(Assigned {
             session_id: session_id.clone(),
             model: reactor_protocol::coordinator::ModelInfo { name: model },
             capabilities,
             ice_servers,
             resume: Some(resume),
-        };
+            schema,
+        });
         let Some(entry) = inner.clients.get_mut(&client) else { return };
         entry.assigned = Some((frame.clone(), Instant::now()));
         entry.tell(ToClient::Frame(Box::new(frame)));

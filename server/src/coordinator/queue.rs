@@ -205,9 +205,10 @@ impl Scheduler {
         m.state = MachineState::Down;
     }
 
-    /// A free machine that must be reset before it serves (it was found
-    /// holding a session nobody here started): true when it was free and is
-    /// now resetting; [`Scheduler::machine_ready`] frees it again.
+    /// A free machine that is not to serve until it is known to be idle (a
+    /// coordinator that starts does not know what its machines hold): true
+    /// when it was free and is now resetting; [`Scheduler::machine_ready`]
+    /// frees it again.
     pub fn reclaim(&mut self, machine: MachineId) -> bool {
         let m = &mut self.machines[machine];
         let free = m.state == MachineState::Free;

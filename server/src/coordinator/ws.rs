@@ -8,7 +8,7 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
-use reactor_protocol::coordinator::{ClientFrame, ErrorBody, ServerFrame};
+use reactor_protocol::coordinator::{ClientFrame, ErrorBody, Queued, ServerFrame};
 use reactor_protocol::ErrorCode;
 use tokio::time::{sleep_until, Instant};
 
@@ -33,7 +33,7 @@ pub(crate) async fn upgrade(State(shared): State<Arc<Shared>>, ws: WebSocketUpgr
     })
 }
 
-async fn send(socket: &mut WebSocket, frame: &ServerFrame) -> bool {
+async fn send(socket: &mut WebSocket, frame: &ServerFrame<super::Schema>) -> bool {
     let json = serde_json::to_string(frame).expect("frames serialize");
     socket.send(Message::Text(json.into())).await.is_ok()
 }
@@ -127,12 +127,13 @@ async fn attached(shared: &Shared, socket: &mut WebSocket, admitted: super::Admi
             biased;
             event = rx.recv() => match event {
                 Some(ToClient::Queued { position, estimated_wait }) => {
-                    if !send(socket, &ServerFrame::Queued { position, estimated_wait, resume: None }).await {
+                    let queued = ServerFrame::Queued(Queued { position, estimated_wait, resume: None });
+                    if !send(socket, &queued).await {
                         return SocketEnd::Dropped;
                     }
                 }
                 Some(ToClient::Frame(frame)) => {
-                    if matches!(*frame, ServerFrame::Assigned { .. }) && deadline.is_none() {
+                    if matches!(*frame, ServerFrame::Assigned(_)) && deadline.is_none() {
                         deadline = session_deadline(std::time::Instant::now());
                     }
                     if !send(socket, &frame).await {

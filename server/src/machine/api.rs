@@ -1,5 +1,7 @@
 //! The machine's HTTP side: the runtime local API (session lifecycle and
-//! WebRTC signaling). One session at a time, always named `local`.
+//! WebRTC signaling). One session at a time, always named `local`. Every
+//! answer, errors included, has the shape and JSON types reactor-runtime
+//! 2.10.1 gives (tests/runtime/conformance.test.mjs compares the two).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -10,20 +12,21 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use reactor_protocol::runtime::{
-    ConnectionId, Health, IceCandidates, IceServersResponse, NewConnection, RuntimeProblem, SdpAnswer, SdpOffer,
-    SelectedTransport, SessionDescriptor, SessionModel,
+    states, ConnectionId, ConnectionKey, Empty, Health, IceCandidates, IceServersResponse, NewConnection,
+    RuntimeProblem, SdpAnswer, SdpOffer, SelectedTransport, ServerInfo, SessionDescriptor, SessionModel,
 };
+use serde_json::{json, Value};
 use tower_http::cors::CorsLayer;
 
 use super::models::ModelKind;
 use super::rtc::{self, RtcCmd};
-use crate::coordinator::tokens::random_hex;
 
 enum Answer {
     /// No offer yet, or the answer is being built.
     Pending,
     Ready(String),
-    Failed(String),
+    /// The offer could not be answered (logged when it happened).
+    Failed,
 }
 
 struct Connection {
@@ -36,7 +39,7 @@ struct Connection {
 
 struct Inner {
     running: bool,
-    connections: HashMap<String, Connection>,
+    connections: HashMap<u64, Connection>,
 }
 
 pub(crate) struct MachineState {
@@ -50,13 +53,29 @@ impl MachineState {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn descriptor(&self, running: bool) -> SessionDescriptor {
+    fn descriptor(&self, state: &str) -> SessionDescriptor<Value> {
         SessionDescriptor {
             session_id: reactor_protocol::runtime::LOCAL_SESSION_ID.into(),
-            state: if running { "running" } else { "idle" }.into(),
-            model: SessionModel { name: self.kind.name().into() },
+            cluster: Some("local".into()),
+            server_info: Some(ServerInfo { server_version: SERVER_VERSION.into() }),
             selected_transport: SelectedTransport { protocol: "webrtc".into(), version: "1.0".into() },
-            capabilities: self.kind.capabilities(self.fps),
+            model: SessionModel { name: self.kind.name().into() },
+            capabilities: self.kind.capabilities(),
+            schema: Some(self.kind.schema()),
+            state: state.into(),
+        }
+    }
+
+    /// The runtime's lifecycle state: `READY` with no session, `WAITING`
+    /// for a client, `STREAMING` while one is connected.
+    fn state(&self) -> &'static str {
+        let inner = self.lock();
+        if !inner.running {
+            states::READY
+        } else if inner.connections.values().any(|c| c.rtc.as_ref().is_some_and(|r| r.is_alive())) {
+            states::STREAMING
+        } else {
+            states::WAITING
         }
     }
 
@@ -72,6 +91,9 @@ impl MachineState {
 }
 
 type Shared = Arc<MachineState>;
+
+/// What `server_info.server_version` says: which simulated machine this is.
+const SERVER_VERSION: &str = concat!("reactor-wasm-sim/", env!("CARGO_PKG_VERSION"));
 
 pub(crate) fn router(kind: ModelKind, fps: u32) -> (Shared, Router) {
     let state =
@@ -99,13 +121,25 @@ fn problem(status: StatusCode, message: &str) -> Response {
     (status, Json(RuntimeProblem { detail: message.to_string() })).into_response()
 }
 
-async fn start_session(State(state): State<Shared>) -> Json<SessionDescriptor> {
-    let mut inner = state.lock();
-    if !inner.running {
-        inner.running = true;
-        tracing::info!(model = state.kind.name(), "session started");
+/// FastAPI's answer to a request it cannot validate (the runtime is a
+/// FastAPI app): 422 with a list of what is wrong where.
+fn invalid(location: [&str; 2], message: &str, input: Value) -> Response {
+    let detail = json!([{"type": "value_error", "loc": location, "msg": message, "input": input}]);
+    (StatusCode::UNPROCESSABLE_ENTITY, Json(json!({ "detail": detail }))).into_response()
+}
+
+const SESSION_NOT_FOUND: &str = "Session not found";
+const CONNECTION_NOT_FOUND: &str = "Connection not found";
+
+async fn start_session(State(state): State<Shared>) -> Json<SessionDescriptor<Value>> {
+    {
+        let mut inner = state.lock();
+        if !inner.running {
+            inner.running = true;
+            tracing::info!(model = state.kind.name(), "session started");
+        }
     }
-    Json(state.descriptor(true))
+    Json(state.descriptor(state.state()))
 }
 
 async fn stop_session(State(state): State<Shared>) -> Json<()> {
@@ -118,18 +152,12 @@ async fn stop_session(State(state): State<Shared>) -> Json<()> {
     Json(())
 }
 
-async fn session(State(state): State<Shared>) -> Json<SessionDescriptor> {
-    let running = state.lock().running;
-    Json(state.descriptor(running))
+async fn session(State(state): State<Shared>) -> Json<SessionDescriptor<Value>> {
+    Json(state.descriptor(state.state()))
 }
 
 async fn health(State(state): State<Shared>) -> Json<Health> {
-    let running = state.lock().running;
-    Json(Health {
-        status: "ok".into(),
-        model: state.kind.name().into(),
-        state: if running { "running" } else { "idle" }.into(),
-    })
+    Json(Health { status: "healthy".into(), model: state.kind.name().into(), state: state.state().into() })
 }
 
 /// Loopback needs no ICE servers; a dead one would only stall gathering.
@@ -141,32 +169,60 @@ fn is_local(session_id: &str) -> bool {
     session_id == reactor_protocol::runtime::LOCAL_SESSION_ID
 }
 
-/// The JSON body of a request on the local session, or the answer refusing it.
+/// The connection id and the JSON body of a request on the local session,
+/// or the answer refusing it, as the runtime would (404, or FastAPI's 422).
 // The error is the HTTP answer itself, returned straight to axum: boxing it
 // would only add an allocation.
 #[allow(clippy::result_large_err)]
-fn local_body<T: serde::de::DeserializeOwned>(session_id: &str, body: &[u8], what: &str) -> Result<T, Response> {
+fn local_body<T: serde::de::DeserializeOwned>(session_id: &str, id: &str, body: &[u8]) -> Result<(u64, T), Response> {
+    let id = local_connection(session_id, id)?;
+    let body = serde_json::from_slice(body).map_err(|error| {
+        invalid(["body", ""], &error.to_string(), Value::String(String::from_utf8_lossy(body).into()))
+    })?;
+    Ok((id, body))
+}
+
+/// The connection id of a path on the local session (the runtime's are
+/// integers), or the answer refusing it.
+#[allow(clippy::result_large_err)]
+fn local_connection(session_id: &str, id: &str) -> Result<u64, Response> {
     if !is_local(session_id) {
-        return Err(problem(StatusCode::NOT_FOUND, "unknown session"));
+        return Err(problem(StatusCode::NOT_FOUND, SESSION_NOT_FOUND));
     }
-    serde_json::from_slice(body).map_err(|error| problem(StatusCode::BAD_REQUEST, &format!("bad {what} body: {error}")))
+    id.parse().map_err(|_| {
+        invalid(
+            ["path", "connection_id"],
+            "Input should be a valid integer, unable to parse string as an integer",
+            id.into(),
+        )
+    })
+}
+
+/// A fresh 4-digit id, as the runtime mints them (1001 is its reserved one).
+fn mint_id(taken: &HashMap<u64, Connection>) -> u64 {
+    loop {
+        let id = rand::random_range(1000..10_000);
+        if id != 1001 && !taken.contains_key(&id) {
+            return id;
+        }
+    }
 }
 
 async fn new_connection(State(state): State<Shared>, Path(session_id): Path<String>) -> Response {
     if !is_local(&session_id) {
-        return problem(StatusCode::NOT_FOUND, "unknown session");
+        return problem(StatusCode::NOT_FOUND, SESSION_NOT_FOUND);
     }
     let mut inner = state.lock();
     if !inner.running {
-        return problem(StatusCode::BAD_REQUEST, "no session is running");
+        return problem(StatusCode::BAD_REQUEST, "No session running");
     }
-    let connection_id = random_hex(8);
+    let connection_id = mint_id(&inner.connections);
     inner
         .connections
-        .insert(connection_id.clone(), Connection { answer: Answer::Pending, rtc: None, early_candidates: Vec::new() });
+        .insert(connection_id, Connection { answer: Answer::Pending, rtc: None, early_candidates: Vec::new() });
     tracing::debug!(connection_id, "connection registered");
-    let track_map = state.kind.capabilities(state.fps).tracks;
-    (StatusCode::CREATED, Json(NewConnection { connection_id, track_map })).into_response()
+    let created = NewConnection { connection_id: connection_id.into(), track_map: state.kind.capabilities() };
+    (StatusCode::CREATED, Json(created)).into_response()
 }
 
 async fn post_offer(
@@ -174,15 +230,15 @@ async fn post_offer(
     Path((session_id, connection_id)): Path<(String, String)>,
     body: axum::body::Bytes,
 ) -> Response {
-    let offer: SdpOffer = match local_body(&session_id, &body, "sdp_params") {
-        Ok(offer) => offer,
+    let (connection_id, offer): (u64, SdpOffer) = match local_body(&session_id, &connection_id, &body) {
+        Ok(read) => read,
         Err(refusal) => return refusal,
     };
     let (reply, answer) = tokio::sync::oneshot::channel();
     {
         let mut inner = state.lock();
         let Some(connection) = inner.connections.get_mut(&connection_id) else {
-            return problem(StatusCode::NOT_FOUND, "unknown connection");
+            return problem(StatusCode::NOT_FOUND, "Unknown connection; register via POST .../connections first");
         };
         connection.answer = Answer::Pending;
         // A live connection renegotiates in place; a dead or new one starts over.
@@ -192,11 +248,11 @@ async fn post_offer(
         } else {
             let candidates = std::mem::take(&mut connection.early_candidates);
             let model = state.kind.instantiate();
-            connection.rtc = Some(rtc::spawn(connection_id.clone(), offer, candidates, model, state.fps, reply));
+            connection.rtc = Some(rtc::spawn(connection_id.to_string(), offer, candidates, model, state.fps, reply));
         }
     }
     let waiting = state.clone();
-    let id = connection_id.clone();
+    let id = connection_id;
     tokio::spawn(async move {
         let result = answer.await.unwrap_or_else(|_| Err("the connection ended before answering".into()));
         let mut inner = waiting.lock();
@@ -205,29 +261,38 @@ async fn post_offer(
                 Ok(sdp) => Answer::Ready(sdp),
                 Err(error) => {
                     tracing::warn!(connection_id = id, error, "offer refused");
-                    Answer::Failed(error)
+                    Answer::Failed
                 }
             };
         }
     });
-    (StatusCode::ACCEPTED, Json(ConnectionId { connection_id })).into_response()
+    (StatusCode::ACCEPTED, Json(ConnectionId { connection_id: connection_id.into() })).into_response()
 }
 
 async fn get_answer(
     State(state): State<Shared>,
     Path((session_id, connection_id)): Path<(String, String)>,
 ) -> Response {
-    if !is_local(&session_id) {
-        return problem(StatusCode::NOT_FOUND, "unknown session");
-    }
-    let inner = state.lock();
+    let connection_id = match local_connection(&session_id, &connection_id) {
+        Ok(id) => id,
+        Err(refusal) => return refusal,
+    };
+    let mut inner = state.lock();
     let Some(connection) = inner.connections.get(&connection_id) else {
-        return problem(StatusCode::NOT_FOUND, "unknown connection");
+        return problem(StatusCode::NOT_FOUND, CONNECTION_NOT_FOUND);
     };
     match &connection.answer {
-        Answer::Pending => (StatusCode::ACCEPTED, Json(ConnectionId { connection_id })).into_response(),
-        Answer::Ready(sdp) => Json(SdpAnswer { sdp_answer: sdp.clone(), connection_id }).into_response(),
-        Answer::Failed(error) => problem(StatusCode::BAD_REQUEST, error),
+        // The runtime's "not yet": 202 with a `null` body.
+        Answer::Pending => (StatusCode::ACCEPTED, Json(Value::Null)).into_response(),
+        Answer::Ready(sdp) => {
+            Json(SdpAnswer { sdp_answer: sdp.clone(), connection_id: ConnectionKey::Number(connection_id) })
+                .into_response()
+        }
+        // The runtime forgets a connection whose offer it could not answer.
+        Answer::Failed => {
+            inner.connections.remove(&connection_id);
+            problem(StatusCode::NOT_FOUND, CONNECTION_NOT_FOUND)
+        }
     }
 }
 
@@ -236,13 +301,14 @@ async fn candidates(
     Path((session_id, connection_id)): Path<(String, String)>,
     body: axum::body::Bytes,
 ) -> Response {
-    let candidates: IceCandidates = match local_body(&session_id, &body, "ice_candidates") {
-        Ok(candidates) => candidates,
+    let (connection_id, candidates): (u64, IceCandidates) = match local_body(&session_id, &connection_id, &body) {
+        Ok(read) => read,
         Err(refusal) => return refusal,
     };
     let mut inner = state.lock();
+    // The runtime takes candidates for a connection it does not know, and drops them.
     let Some(connection) = inner.connections.get_mut(&connection_id) else {
-        return problem(StatusCode::NOT_FOUND, "unknown connection");
+        return (StatusCode::ACCEPTED, Json(Empty {})).into_response();
     };
     let lines = candidates.candidates.into_iter().map(|c| c.candidate).filter(|c| !c.is_empty());
     match &connection.rtc {
@@ -253,5 +319,5 @@ async fn candidates(
         }
         None => connection.early_candidates.extend(lines),
     }
-    (StatusCode::ACCEPTED, Json(ConnectionId { connection_id })).into_response()
+    (StatusCode::ACCEPTED, Json(Empty {})).into_response()
 }

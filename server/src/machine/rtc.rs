@@ -13,8 +13,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use reactor_protocol::runtime::{
-    ControlMessage, Empty, Envelope, RuntimeMessage, Scope, SdpOffer, TrackDirection, TrackEvent, TypedMessage,
-    CONTROL_CHANNEL, DATA_CHANNEL, PING_TIMEOUT_MS,
+    ControlMessage, ControlRequest, ControlResponse, Empty, Envelope, RuntimeMessage, Scope, SdpOffer, TrackDirection,
+    TrackEvent, TrackNotification, TypedMessage, CONTROL_CHANNEL, DATA_CHANNEL, PING_TIMEOUT_MS,
 };
 use serde_json::{json, Value};
 use str0m::channel::ChannelId;
@@ -353,13 +353,12 @@ impl Peer {
         if !self.connected() {
             return;
         }
+        // The runtime's shape: a 0..10 quality score. Ours: the share of the
+        // intended frame rate actually sent.
         let seconds = now.duration_since(self.started).as_secs_f64().max(0.001);
-        let stats = json!({
-            "frames_received": self.frames_in,
-            "frames_sent": self.frames_out,
-            "fps_out": (self.frames_out as f64 / seconds * 10.0).round() / 10.0,
-            "paused": self.paused.iter().collect::<Vec<_>>(),
-        });
+        let intended = seconds / self.frame_period.as_secs_f64();
+        let qos = (self.frames_out as f64 / intended * 10.0).round().clamp(0.0, 10.0);
+        let stats = json!({ "video": { "aggregateQos": qos as u32 } });
         self.send_runtime("mediaStats", stats);
     }
 
@@ -372,7 +371,8 @@ impl Peer {
             Scope::Runtime => match serde_json::from_value::<RuntimeMessage>(envelope.data) {
                 Ok(RuntimeMessage::Ping) => self.last_ping = Instant::now(),
                 Ok(RuntimeMessage::RequestSchema) => {
-                    let schema = self.schema();
+                    // As the runtime: the same OpenAPI document as the descriptor's `schema`.
+                    let schema = self.model.kind().schema();
                     self.send_runtime("modelSchema", schema);
                 }
                 _ => {}
@@ -385,22 +385,13 @@ impl Peer {
         }
     }
 
-    fn schema(&self) -> Value {
-        let tracks: Vec<Value> = self
-            .tracks
-            .iter()
-            .map(|(mid, (name, direction))| json!({"mid": mid.to_string(), "name": name, "direction": direction}))
-            .collect();
-        json!({ "tracks": tracks })
-    }
-
     fn on_control(&mut self, text: &str) {
         let Ok(message) = serde_json::from_str::<ControlMessage>(text) else {
             tracing::debug!(text, "unreadable control message");
             return;
         };
         match message {
-            ControlMessage::Notification { event, data } => match event {
+            ControlMessage::Notification(TrackNotification { event, data }) => match event {
                 TrackEvent::ResumeTrack => {
                     tracing::info!(track = data.name, "output resumed");
                     self.paused.remove(&data.name);
@@ -411,13 +402,14 @@ impl Peer {
                 }
                 TrackEvent::UnpublishTrack => tracing::debug!(track = data.name, "input unpublished"),
             },
-            ControlMessage::Request { method, request_id, data } => {
+            ControlMessage::Request(ControlRequest { method, request_id, data }) => {
                 tracing::debug!(track = data.name, "input published");
-                let answer = ControlMessage::Response { method, request_id, data: Empty {}, error: None };
+                let answer =
+                    ControlMessage::Response(ControlResponse { method, request_id, data: Empty {}, error: None });
                 let text = serde_json::to_string(&answer).expect("serializable");
                 self.send_on(CONTROL_CHANNEL, &text);
             }
-            ControlMessage::Response { .. } => {}
+            ControlMessage::Response(_) => {}
         }
     }
 

@@ -12,9 +12,9 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use futures_util::{SinkExt, StreamExt};
-use reactor_protocol::coordinator::{ClientFrame, ServerFrame, TokenResponse, API_KEY_HEADER};
+use reactor_protocol::coordinator::{Assigned, ClientFrame, Queued, ServerFrame, TokenResponse, API_KEY_HEADER};
 use reactor_protocol::runtime::{
-    Capabilities, ConnectionId, Health, IceServersResponse, NewConnection, SelectedTransport, SessionDescriptor,
+    states, Capabilities, Health, IceServersResponse, NewConnection, SelectedTransport, SessionDescriptor,
     SessionModel, TrackDirection, TrackInfo, TrackKind,
 };
 use reactor_server::{Config, ServerHandle};
@@ -90,11 +90,12 @@ impl Client {
     }
 
     /// The next coordinator frame; panics on timeout or close.
-    pub async fn frame(&mut self) -> ServerFrame {
+    /// The next frame, its `schema` (in `assigned`) kept as JSON.
+    pub async fn frame(&mut self) -> ServerFrame<serde_json::Value> {
         self.try_frame(SOON).await.expect("a frame before the timeout")
     }
 
-    pub async fn try_frame(&mut self, wait: Duration) -> Option<ServerFrame> {
+    pub async fn try_frame(&mut self, wait: Duration) -> Option<ServerFrame<serde_json::Value>> {
         let deadline = tokio::time::Instant::now() + wait;
         loop {
             let next = tokio::time::timeout_at(deadline, self.ws.next()).await.ok()??;
@@ -108,7 +109,7 @@ impl Client {
 
     pub async fn expect_queued(&mut self, expected: u32) {
         match self.frame().await {
-            ServerFrame::Queued { position, .. } => assert_eq!(position, expected),
+            ServerFrame::Queued(Queued { position, .. }) => assert_eq!(position, expected),
             other => panic!("expected queued {expected}, got {other:?}"),
         }
     }
@@ -116,7 +117,7 @@ impl Client {
     /// Waits for `assigned`; returns the session id.
     pub async fn expect_assigned(&mut self) -> String {
         match self.frame().await {
-            ServerFrame::Assigned { session_id, .. } => session_id,
+            ServerFrame::Assigned(Assigned { session_id, .. }) => session_id,
             other => panic!("expected assigned, got {other:?}"),
         }
     }
@@ -177,21 +178,27 @@ impl FakeRuntime {
         let (tx, calls) = mpsc::unbounded_channel();
         let healthy = Arc::new(AtomicBool::new(true));
         let model = model.to_string();
-        let descriptor = SessionDescriptor {
+        let capabilities = Capabilities {
+            protocol_version: "0.0.0".into(),
+            tracks: vec![TrackInfo {
+                name: "main_video".into(),
+                kind: TrackKind::Video,
+                direction: TrackDirection::Recvonly,
+            }],
+            commands: vec![],
+            emission_fps: None,
+        };
+        let track_map = capabilities.clone();
+        // Shaped as reactor-runtime 2.10.1 answers (the schema left out).
+        let descriptor: SessionDescriptor = SessionDescriptor {
             session_id: "local".into(),
-            state: "running".into(),
+            cluster: Some("local".into()),
+            server_info: None,
+            schema: None,
+            state: "WAITING".into(),
             model: SessionModel { name: model.clone() },
             selected_transport: SelectedTransport { protocol: "webrtc".into(), version: "1.0".into() },
-            capabilities: Capabilities {
-                protocol_version: "1.0".into(),
-                tracks: vec![TrackInfo {
-                    name: "main_video".into(),
-                    kind: TrackKind::Video,
-                    direction: TrackDirection::Recvonly,
-                }],
-                commands: vec![],
-                emission_fps: Some(30.0),
-            },
+            capabilities,
         };
         let (t1, t2, t3, t4, t5) = (tx.clone(), tx.clone(), tx.clone(), tx.clone(), tx.clone());
         let h = healthy.clone();
@@ -221,7 +228,7 @@ impl FakeRuntime {
                 "/health",
                 get(move || {
                     let ok = h.load(Ordering::SeqCst);
-                    let state = if r3.load(Ordering::SeqCst) { "WAITING" } else { "READY" };
+                    let state = if r3.load(Ordering::SeqCst) { states::WAITING } else { states::READY };
                     let model = health_model.clone();
                     async move {
                         if ok {
@@ -241,16 +248,15 @@ impl FakeRuntime {
                 "/sessions/local/transport/webrtc/connections",
                 post(move |body: String| {
                     let _ = t3.send(Call::Webrtc("POST".into(), "connections".into(), body));
-                    async {
-                        (StatusCode::CREATED, Json(NewConnection { connection_id: "c1".into(), track_map: vec![] }))
-                    }
+                    let track_map = track_map.clone();
+                    async move { (StatusCode::CREATED, Json(NewConnection { connection_id: 1855.into(), track_map })) }
                 }),
             )
             .route(
                 "/sessions/local/transport/webrtc/connections/{id}/sdp_params",
                 get(move || {
                     let _ = t4.send(Call::Webrtc("GET".into(), "sdp_params".into(), String::new()));
-                    async { (StatusCode::ACCEPTED, Json(ConnectionId { connection_id: "c1".into() })) }
+                    async { (StatusCode::ACCEPTED, Json(serde_json::Value::Null)) }
                 }),
             );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -1,8 +1,9 @@
 //! The peer connection to the machine: planned from the model's tracks,
 //! up when the peer is connected and both channels are open.
 
-use reactor_protocol::runtime::{Capabilities, ControlMessage, TrackDirection, TrackEvent, TrackKind, TrackRef};
-use reactor_protocol::text;
+use reactor_protocol::runtime::{
+    Capabilities, ControlMessage, TrackDirection, TrackEvent, TrackKind, TrackNotification, TrackRef,
+};
 
 use super::{Phase, Session, SIGNALING_TIMEOUT_MS};
 use crate::core::io::{Action, Channel, Outgoing, PeerPlan, PeerState, Timer};
@@ -29,8 +30,8 @@ impl<V> Session<V> {
         let plan =
             PeerPlan { ice_servers, send: videos(TrackDirection::Sendonly), receive: videos(TrackDirection::Recvonly) };
         let link = Link::new(base, bearer, plan.clone());
-        self.actions.push(Action::CreatePeer(plan));
-        self.actions.push(Action::Http(link.register()));
+        self.actions.push_back(Action::CreatePeer(plan));
+        self.actions.push_back(Action::Http(link.register()));
         self.phase = Phase::Machine(link);
         self.set_timer(Timer::Step, SIGNALING_TIMEOUT_MS);
     }
@@ -38,9 +39,9 @@ impl<V> Session<V> {
     pub(super) fn on_offer(&mut self, now: f64, sdp: String, mids: Vec<Option<String>>) {
         let Phase::Machine(link) = &mut self.phase else { return };
         match link.set_offer(sdp, mids) {
-            Ok(Some(request)) => self.actions.push(Action::Http(request)),
+            Ok(Some(request)) => self.actions.push_back(Action::Http(request)),
             Ok(None) => {}
-            Err(why) => self.fail_machine(now, why),
+            Err(failure) => self.fail_machine(now, failure.message()),
         }
     }
 
@@ -53,7 +54,7 @@ impl<V> Session<V> {
             }
             PeerState::Failed | PeerState::Closed => {
                 let state = if state == PeerState::Failed { "failed" } else { "closed" };
-                self.fail_machine(now, text!("the peer connection ", state))
+                self.fail_machine(now, format!("the peer connection {state}"))
             }
             // `disconnected` is often transient; `failed` follows if it is not.
             PeerState::New | PeerState::Connecting | PeerState::Disconnected => {}
@@ -70,7 +71,7 @@ impl<V> Session<V> {
                 let outputs = link.plan.receive.clone();
                 for name in outputs {
                     let event = TrackEvent::ResumeTrack;
-                    let message = ControlMessage::Notification { event, data: TrackRef { name } };
+                    let message = ControlMessage::Notification(TrackNotification { event, data: TrackRef { name } });
                     self.send(Channel::Control, Outgoing::Control(message));
                 }
             }
@@ -84,7 +85,7 @@ impl<V> Session<V> {
             return;
         }
         link.ready = true;
-        self.actions.push(Action::CancelTimer(Timer::Step));
+        self.actions.push_back(Action::CancelTimer(Timer::Step));
         self.ping();
         self.set_status(Status::Ready);
         if let Some(promise) = self.connect_promise.take() {

@@ -2,8 +2,7 @@
 //! development mode, refused otherwise. Its promise settles once the
 //! browser took the message or refused it.
 
-use reactor_protocol::text::decimal;
-use reactor_protocol::{text, ErrorCode};
+use reactor_protocol::ErrorCode;
 
 use super::Session;
 
@@ -12,7 +11,7 @@ use super::Session;
 /// it; refusing at half keeps the session alive and tells the app to slow down.
 pub const SEND_BUFFER_LIMIT: usize = 8 * 1024 * 1024;
 use crate::core::io::{Channel, Outcome, Outgoing, PromiseId};
-use crate::core::{pop_front, ReactorError, Status};
+use crate::core::{ReactorError, Status};
 
 /// A message waiting for `ready` (development mode).
 #[derive(Debug)]
@@ -29,10 +28,8 @@ impl<V> Session<V> {
     pub fn send_message(&mut self, now: f64, envelope: V, bytes: usize, buffered: usize) -> Outcome {
         if self.status == Status::Ready {
             if buffered.saturating_add(bytes) > SEND_BUFFER_LIMIT {
-                let message = text!(
-                    "the data channel still holds ",
-                    decimal(buffered),
-                    " bytes unsent; wait for it to drain and send again (nothing was sent)"
+                let message = format!(
+                    "the data channel still holds {buffered} bytes unsent; wait for it to drain and send again (nothing was sent)"
                 );
                 return Outcome::Failed(self.report(ReactorError::new(ErrorCode::MessageSendFailed, message, now)));
             }
@@ -44,17 +41,24 @@ impl<V> Session<V> {
         }
         if self.options.development {
             let promise = self.promise();
-            self.held.push(Held { promise, envelope, bytes });
+            self.held.push_back(Held { promise, envelope, bytes });
             return Outcome::Pending(promise);
         }
-        let message = text!("sendMessage() needs status ready, but it is ", self.status.as_str());
+        let message = format!("sendMessage() needs status ready, but it is {}", self.status.as_str());
         Outcome::Failed(self.report(ReactorError::new(ErrorCode::MessageSendFailed, message, now)))
     }
 
     /// A `sendMessage()` whose message is not JSON: reported, nothing sent.
     pub fn invalid_message(&mut self, now: f64, why: String) -> ReactorError {
-        let message = text!("the message cannot be sent as JSON (", why, "); nothing was sent");
+        let message = format!("the message cannot be sent as JSON ({why}); nothing was sent");
         self.report(ReactorError::new(ErrorCode::InvalidMessage, message, now))
+    }
+
+    /// A `sendMessage()` that does not fit the model's schema
+    /// (`validateMessages`): reported, nothing sent. `why` names the parameter.
+    pub fn invalid_command(&mut self, now: f64, why: String) -> ReactorError {
+        let message = format!("{why}; nothing was sent");
+        self.report(ReactorError::new(ErrorCode::InvalidCommand, message, now))
     }
 
     /// The shell's answer to an [`Outgoing::Application`] send: `refused`
@@ -64,7 +68,7 @@ impl<V> Session<V> {
         let result = match refused {
             None => Ok(()),
             Some(why) => {
-                let message = text!("the data channel refused the message (", why, "); nothing was sent");
+                let message = format!("the data channel refused the message ({why}); nothing was sent");
                 Err(self.report(ReactorError::new(ErrorCode::MessageSendFailed, message, now)))
             }
         };
@@ -75,12 +79,9 @@ impl<V> Session<V> {
     /// `promise` then settles with the browser's answer ([`Self::sent`]).
     fn transmit(&mut self, now: f64, envelope: V, bytes: usize, promise: PromiseId) -> Result<(), ReactorError> {
         if bytes > self.max_message_size {
-            let message = text!(
-                "the message is ",
-                decimal(bytes),
-                " bytes, more than the data channel's maximum of ",
-                decimal(self.max_message_size),
-                " bytes; nothing was sent"
+            let message = format!(
+                "the message is {bytes} bytes, more than the data channel's maximum of {} bytes; nothing was sent",
+                self.max_message_size
             );
             return Err(self.report(ReactorError::new(ErrorCode::MessageTooLarge, message, now)));
         }
@@ -90,7 +91,7 @@ impl<V> Session<V> {
 
     /// At `ready`: everything held goes out, in order.
     pub(super) fn deliver_held(&mut self) {
-        while let Some(held) = pop_front(&mut self.held) {
+        while let Some(held) = self.held.pop_front() {
             if let Err(err) = self.transmit(self.now, held.envelope, held.bytes, held.promise) {
                 self.settle(held.promise, Err(err));
             }
@@ -99,7 +100,7 @@ impl<V> Session<V> {
     }
 
     pub(super) fn drop_held(&mut self, err: &ReactorError) {
-        while let Some(held) = pop_front(&mut self.held) {
+        while let Some(held) = self.held.pop_front() {
             self.settle(held.promise, Err(err.clone()));
         }
     }

@@ -14,12 +14,13 @@ pub use signaling::ws_url;
 
 use reactor_protocol::coordinator::{ClientFrame, TOKENS_PATH};
 use reactor_protocol::runtime::{paths, RuntimeMessage, Scope, PING_INTERVAL_MS};
-use reactor_protocol::text::decimal;
-use reactor_protocol::{text, ErrorCode};
+use reactor_protocol::ErrorCode;
 
 use super::io::*;
 use super::link::Link;
-use super::{pop_front, Options, ReactorError, Status, WaitingInfo};
+use std::collections::VecDeque;
+
+use super::{Options, ReactorError, Status, WaitingInfo};
 
 /// How long each step before `ready` may take.
 pub const TOKEN_TIMEOUT_MS: u32 = 10_000;
@@ -65,11 +66,11 @@ pub struct Session<V> {
     last_error: Option<ReactorError>,
     showing_stream: bool,
     max_message_size: usize,
-    actions: Vec<Action<V>>,
+    actions: VecDeque<Action<V>>,
     next_promise: PromiseId,
     connect_promise: Option<PromiseId>,
     /// Development mode: messages waiting for `ready`.
-    held: Vec<messages::Held<V>>,
+    held: VecDeque<messages::Held<V>>,
     publishing: publish::Publishing<V>,
     stats: stats::Stats,
     /// The time of the input being handled.
@@ -78,6 +79,8 @@ pub struct Session<V> {
     /// for it, and a new `start_session` must not overtake it.
     stopping: Option<Vec<PromiseId>>,
     start_deferred: bool,
+    /// The model's schema, from its arrival until teardown.
+    schema: Option<V>,
 }
 
 impl<V> Session<V> {
@@ -92,15 +95,16 @@ impl<V> Session<V> {
             last_error: None,
             showing_stream: false,
             max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
-            actions: Vec::new(),
+            actions: VecDeque::new(),
             next_promise: 0,
             connect_promise: None,
-            held: Vec::new(),
+            held: VecDeque::new(),
             publishing: publish::Publishing::default(),
             stats: stats::Stats::default(),
             now: 0.0,
             stopping: None,
             start_deferred: false,
+            schema: None,
         }
     }
 
@@ -111,6 +115,16 @@ impl<V> Session<V> {
     /// `undefined` unless waiting.
     pub fn waiting_info(&self) -> Option<WaitingInfo> {
         self.waiting.filter(|_| self.status == Status::Waiting)
+    }
+
+    /// The schema of the machine reached, once it arrived; `None` when disconnected.
+    pub fn schema(&self) -> Option<&V> {
+        self.schema.as_ref()
+    }
+
+    /// Whether `sendMessage` checks commands against [`Self::schema`].
+    pub fn validates_messages(&self) -> bool {
+        self.options.validate_messages
     }
 
     pub fn last_error(&self) -> Option<&ReactorError> {
@@ -125,14 +139,14 @@ impl<V> Session<V> {
 
     /// The next thing for the web shell to do.
     pub fn poll_action(&mut self) -> Option<Action<V>> {
-        pop_front(&mut self.actions)
+        self.actions.pop_front()
     }
 
     /// `connect()`: refused (nothing changes) when already connecting or
     /// connected; otherwise pending until `ready` or failure.
     pub fn connect(&mut self, now: f64) -> Outcome {
         if !matches!(self.phase, Phase::Idle) {
-            let message = text!("connect() was called while ", self.status.as_str());
+            let message = format!("connect() was called while {}", self.status.as_str());
             return Outcome::Failed(ReactorError::new(ErrorCode::AlreadyConnected, message, now));
         }
         let promise = self.promise();
@@ -149,17 +163,17 @@ impl<V> Session<V> {
             }
         } else {
             self.phase = Phase::Token;
-            let mut request = plain_request(Purpose::Token, text!(url, TOKENS_PATH));
+            let mut request = plain_request(Purpose::Token, format!("{url}{TOKENS_PATH}"));
             request.api_key = Some(self.options.api_key.clone());
-            self.actions.push(Action::Http(request));
+            self.actions.push_back(Action::Http(request));
         }
         self.set_timer(Timer::Step, TOKEN_TIMEOUT_MS);
         Outcome::Pending(promise)
     }
 
     fn start_session(&mut self) {
-        let url = text!(self.options.coordinator_url, paths::START_SESSION);
-        self.actions.push(Action::Http(plain_request(Purpose::StartSession, url)));
+        let url = format!("{}{}", self.options.coordinator_url, paths::START_SESSION);
+        self.actions.push_back(Action::Http(plain_request(Purpose::StartSession, url)));
     }
 
     /// The runtime answered `stop_session` (whatever it said, the session is
@@ -179,7 +193,7 @@ impl<V> Session<V> {
     }
 
     fn settle(&mut self, promise: PromiseId, result: Result<(), ReactorError>) {
-        self.actions.push(Action::Settle { promise, result });
+        self.actions.push_back(Action::Settle { promise, result });
     }
 
     /// `disconnect()`: leaves whatever was reached, at once. What was
@@ -223,15 +237,18 @@ impl<V> Session<V> {
         match input {
             Input::Http { purpose, result } => self.on_http(now, purpose, result),
             Input::SocketOpen => self.on_socket_open(),
-            Input::SocketFrame(frame) => self.on_frame(now, frame),
-            Input::SocketBadFrame(what) => {
-                let message = text!("the coordinator sent an unexpected frame: ", head(&what, BAD_FRAME_SHOWN));
-                self.fail(ReactorError::new(ErrorCode::CoordinatorConnectionError, message, now));
+            Input::SocketFrame(frame, schema) => {
+                if let Some(schema) = schema {
+                    self.on_schema(schema);
+                }
+                self.on_frame(now, frame)
+            }
+            Input::SocketBadFrame(frame) => {
+                self.fail(ReactorError::new(ErrorCode::CoordinatorConnectionError, frame.message(), now));
             }
             Input::SocketClosed { code, reason } => {
                 self.socket_open = false;
-                let message =
-                    text!("the coordinator closed the connection (code ", decimal(code), sep(&reason), reason, ")");
+                let message = format!("the coordinator closed the connection (code {code}{}{reason})", sep(&reason));
                 self.fail(ReactorError::new(ErrorCode::CoordinatorConnectionError, message, now));
             }
             Input::Timer(timer) => self.on_timer(now, timer),
@@ -239,32 +256,38 @@ impl<V> Session<V> {
             Input::LocalCandidate(candidate) => {
                 if let Phase::Machine(link) = &mut self.phase {
                     if let Some(request) = link.add_candidate(candidate) {
-                        self.actions.push(Action::Http(request));
+                        self.actions.push_back(Action::Http(request));
                     }
                 }
             }
-            Input::PeerFailed(why) => self.fail_machine(now, why),
+            Input::PeerFailed(failure) => self.fail_machine(now, failure.message()),
             Input::PeerState(state) => self.on_peer_state(now, state),
             Input::MaxMessageSize(size) => self.max_message_size = size,
             Input::ChannelOpen(channel) => self.on_channel_open(channel),
             Input::ChannelClosed(channel) => {
                 let name = channel_name(channel);
-                self.fail_machine(now, text!("the `", name, "` data channel closed"));
+                self.fail_machine(now, format!("the `{name}` data channel closed"));
             }
             Input::DataMessage { scope, data } => {
                 // Runtime messages (mediaStats, modelSchema) are the SDK's own business.
                 if scope == Some(Scope::Application) {
-                    self.actions.push(Action::Emit(Event::NewMessage(data)));
+                    self.actions.push_back(Action::Emit(Event::NewMessage(data)));
                 }
             }
             Input::RemoteTrack(track) => {
                 self.showing_stream = true;
-                self.actions.push(Action::Emit(Event::StreamChanged(Some(track))));
+                self.actions.push_back(Action::Emit(Event::StreamChanged(Some(track))));
                 self.start_stats();
             }
-            Input::Control(message) => self.on_control(now, message),
+            Input::ControlResponse(response) => self.on_control(now, response),
+            Input::Schema(schema) => self.on_schema(schema),
             Input::Stats { frames_decoded, at_ms } => self.on_stats(frames_decoded, at_ms),
         }
+    }
+
+    fn on_schema(&mut self, schema: V) {
+        self.schema = Some(schema);
+        self.actions.push_back(Action::Emit(Event::SchemaReceived));
     }
 
     fn on_timer(&mut self, now: f64, timer: Timer) {
@@ -274,7 +297,7 @@ impl<V> Session<V> {
             (Timer::Publish, Phase::Machine(_)) => self.publish_timed_out(now),
             (Timer::AnswerPoll, Phase::Machine(link)) => {
                 let request = link.get_answer();
-                self.actions.push(Action::Http(request));
+                self.actions.push_back(Action::Http(request));
             }
             (Timer::Step, phase) => {
                 let (code, message) = match phase {
@@ -311,24 +334,24 @@ impl<V> Session<V> {
     }
 
     fn send(&mut self, channel: Channel, message: Outgoing<V>) {
-        self.actions.push(Action::Send { channel, message });
+        self.actions.push_back(Action::Send { channel, message });
     }
 
     fn set_timer(&mut self, timer: Timer, ms: u32) {
-        self.actions.push(Action::SetTimer { timer, ms });
+        self.actions.push_back(Action::SetTimer { timer, ms });
     }
 
     fn set_status(&mut self, status: Status) {
         if self.status != status {
             self.status = status;
-            self.actions.push(Action::Emit(Event::StatusChanged(status)));
+            self.actions.push_back(Action::Emit(Event::StatusChanged(status)));
         }
     }
 
     /// Records and announces an error; returns it for a rejection.
     fn report(&mut self, err: ReactorError) -> ReactorError {
         self.last_error = Some(err.clone());
-        self.actions.push(Action::Emit(Event::Error(err.clone())));
+        self.actions.push_back(Action::Emit(Event::Error(err.clone())));
         err
     }
 
@@ -350,26 +373,27 @@ impl<V> Session<V> {
 
     fn teardown(&mut self) {
         if self.socket_open {
-            self.actions.push(Action::SendFrame(ClientFrame::Leave));
+            self.actions.push_back(Action::SendFrame(ClientFrame::Leave));
             self.socket_open = false;
         }
         // A local runtime keeps one session; free it for the next connect.
         // (While its start is in flight there is nothing to stop yet, and a
         // start the runtime already answered is harmless: it is idempotent.)
         if self.options.local && !matches!(self.phase, Phase::StartSession) {
-            let url = text!(self.options.coordinator_url, paths::STOP_SESSION);
-            self.actions.push(Action::Http(plain_request(Purpose::StopSession, url)));
+            let url = format!("{}{}", self.options.coordinator_url, paths::STOP_SESSION);
+            self.actions.push_back(Action::Http(plain_request(Purpose::StopSession, url)));
             self.stopping.get_or_insert_with(Vec::new);
         }
         self.start_deferred = false;
-        self.actions.push(Action::Teardown);
+        self.actions.push_back(Action::Teardown);
         self.phase = Phase::Idle;
         self.waiting = None;
+        self.schema = None;
         self.publishing = publish::Publishing::default();
         self.stats = stats::Stats::default();
         if self.showing_stream {
             self.showing_stream = false;
-            self.actions.push(Action::Emit(Event::StreamChanged(None)));
+            self.actions.push_back(Action::Emit(Event::StreamChanged(None)));
         }
         self.set_status(Status::Disconnected);
     }
@@ -392,16 +416,4 @@ fn channel_name(channel: Channel) -> &'static str {
         Channel::Data => reactor_protocol::runtime::DATA_CHANNEL,
         Channel::Control => reactor_protocol::runtime::CONTROL_CHANNEL,
     }
-}
-
-/// How much of an unexpected coordinator frame an error message quotes.
-pub const BAD_FRAME_SHOWN: usize = 200;
-
-/// At most the first `max` bytes of `text`, cut at a character boundary.
-fn head(text: &str, max: usize) -> &str {
-    let mut end = text.len().min(max);
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    &text[..end]
 }

@@ -3,9 +3,10 @@
 //! negotiated up front (no renegotiation), and the runtime is asked for the
 //! track's publisher slot with `publish_track`.
 
-use reactor_protocol::runtime::{ControlMessage, ControlMethod, TrackEvent, TrackRef};
-use reactor_protocol::text::decimal;
-use reactor_protocol::{text, ErrorCode};
+use reactor_protocol::runtime::{
+    ControlMessage, ControlMethod, ControlRequest, ControlResponse, TrackEvent, TrackNotification, TrackRef,
+};
+use reactor_protocol::ErrorCode;
 
 use super::{Phase, Session};
 use crate::core::io::{Action, Channel, Outcome, Outgoing, PromiseId, Timer};
@@ -55,7 +56,7 @@ impl<V> Session<V> {
             }
             return Outcome::Pending(promise);
         }
-        let message = text!("publishVideoStream() needs status ready, but it is ", self.status.as_str());
+        let message = format!("publishVideoStream() needs status ready, but it is {}", self.status.as_str());
         Outcome::Failed(self.report(ReactorError::new(ErrorCode::PublishFailed, message, now)))
     }
 
@@ -63,10 +64,10 @@ impl<V> Session<V> {
     /// answer, `Ok(false)` when the slot was already ours (a replacement).
     fn start_publish(&mut self, now: f64, track: V, promise: PromiseId) -> Result<bool, ReactorError> {
         let Some(input) = self.input_track() else {
-            let message = text!("the model ", self.options.model_name, " takes no video input");
+            let message = format!("the model {} takes no video input", self.options.model_name);
             return Err(self.report(ReactorError::new(ErrorCode::PublishFailed, message, now)));
         };
-        self.actions.push(Action::ReplaceTrack(Some(track)));
+        self.actions.push_back(Action::ReplaceTrack(Some(track)));
         if self.publishing.published {
             return Ok(false);
         }
@@ -75,12 +76,12 @@ impl<V> Session<V> {
             return Ok(true);
         }
         self.publishing.requests_made += 1;
-        let request_id = text!("publish-", decimal(self.publishing.requests_made));
-        let request = ControlMessage::Request {
+        let request_id = format!("publish-{}", self.publishing.requests_made);
+        let request = ControlMessage::Request(ControlRequest {
             method: ControlMethod::PublishTrack,
             request_id: request_id.clone(),
             data: TrackRef { name: input },
-        };
+        });
         self.send(Channel::Control, Outgoing::Control(request));
         self.set_timer(Timer::Publish, PUBLISH_TIMEOUT_MS);
         self.publishing.request = Some((request_id, vec![promise]));
@@ -105,38 +106,41 @@ impl<V> Session<V> {
         if !self.publishing.published && in_flight.is_none() {
             return;
         }
-        self.actions.push(Action::CancelTimer(Timer::Publish));
+        self.actions.push_back(Action::CancelTimer(Timer::Publish));
         if let Some((_, waiting)) = in_flight {
             for promise in waiting {
                 self.settle(promise, Err(err.clone()));
             }
         }
         self.publishing.published = false;
-        self.actions.push(Action::ReplaceTrack(None));
+        self.actions.push_back(Action::ReplaceTrack(None));
         if let Some(name) = self.input_track() {
-            let notice = ControlMessage::Notification { event: TrackEvent::UnpublishTrack, data: TrackRef { name } };
+            let notice = ControlMessage::Notification(TrackNotification {
+                event: TrackEvent::UnpublishTrack,
+                data: TrackRef { name },
+            });
             self.send(Channel::Control, Outgoing::Control(notice));
         }
     }
 
     /// The runtime's answer to `publish_track`.
-    pub(super) fn on_control(&mut self, now: f64, message: ControlMessage) {
-        let ControlMessage::Response { request_id, error, .. } = message else { return };
+    pub(super) fn on_control(&mut self, now: f64, response: ControlResponse) {
+        let ControlResponse { request_id, error, .. } = response;
         let Some((expected, _)) = &self.publishing.request else { return };
         if *expected != request_id {
             return;
         }
         let Some((_, waiting)) = self.publishing.request.take() else { return };
-        self.actions.push(Action::CancelTimer(Timer::Publish));
+        self.actions.push_back(Action::CancelTimer(Timer::Publish));
         let result = match error {
             None => {
                 self.publishing.published = true;
                 Ok(())
             }
             Some(refusal) => {
-                self.actions.push(Action::ReplaceTrack(None));
+                self.actions.push_back(Action::ReplaceTrack(None));
                 let space = if refusal.message.is_empty() { "" } else { " " };
-                let message = text!("the machine refused the video: ", refusal.code, space, refusal.message);
+                let message = format!("the machine refused the video: {}{space}{}", refusal.code, refusal.message);
                 Err(self.report(ReactorError::new(ErrorCode::PublishFailed, message, now)))
             }
         };
@@ -147,7 +151,7 @@ impl<V> Session<V> {
 
     pub(super) fn publish_timed_out(&mut self, now: f64) {
         let Some((_, waiting)) = self.publishing.request.take() else { return };
-        self.actions.push(Action::ReplaceTrack(None));
+        self.actions.push_back(Action::ReplaceTrack(None));
         let message = "the machine did not answer publish_track in time";
         let err = self.report(ReactorError::new(ErrorCode::PublishFailed, message, now));
         for promise in waiting {

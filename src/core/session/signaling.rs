@@ -1,10 +1,9 @@
 //! Reaching the machine: the token, the coordinator's frames, and every
 //! HTTP answer on the way to the peer connection (signaling included).
 
-use reactor_protocol::coordinator::{ClientFrame, ErrorBody, ServerFrame, WS_PATH};
+use reactor_protocol::coordinator::{Assigned, ClientFrame, ErrorBody, Queued, ServerFrame, WS_PATH};
 use reactor_protocol::runtime::{paths, LOCAL_SESSION_ID};
-use reactor_protocol::text::decimal;
-use reactor_protocol::{text, ErrorCode};
+use reactor_protocol::ErrorCode;
 
 use super::{Phase, Session, ANSWER_POLL_MS, CONNECT_TIMEOUT_MS, HELLO_TIMEOUT_MS, SOCKET_TIMEOUT_MS};
 use crate::core::io::{Action, Event, HttpResult, Purpose, Reply, Timer};
@@ -18,23 +17,29 @@ impl<V> Session<V> {
         };
         match (purpose, reply) {
             (_, Reply::Error(body)) => self.fail(from_body(body, now)),
-            (_, Reply::Other) if !is_success(status) => self.fail(status_error(purpose, status, now)),
+            (_, Reply::Other | Reply::Unreadable(_)) if !is_success(status) => {
+                self.fail(status_error(purpose, status, now))
+            }
+            (_, Reply::Unreadable(error)) => {
+                let message = format!("unreadable answer to {} (HTTP {status}): {error}", purpose.describe());
+                self.fail(ReactorError::new(error_code_for(purpose), message, now));
+            }
             (Purpose::Token, Reply::Token(token)) => {
                 if let Phase::Token = self.phase {
                     self.phase = Phase::Socket { token: token.token };
                     let url = ws_url(&self.options.coordinator_url);
-                    self.actions.push(Action::OpenSocket { url });
+                    self.actions.push_back(Action::OpenSocket { url });
                     self.set_timer(Timer::Step, SOCKET_TIMEOUT_MS);
                 }
             }
             (Purpose::StartSession, Reply::Session(descriptor)) => {
-                let base = text!(self.options.coordinator_url, "/sessions/", LOCAL_SESSION_ID, paths::WEBRTC);
+                let base = format!("{}/sessions/{LOCAL_SESSION_ID}{}", self.options.coordinator_url, paths::WEBRTC);
                 self.start_link(base, None, descriptor.capabilities, Vec::new());
             }
             (Purpose::RegisterConnection, Reply::Connection(c)) => {
                 if let Phase::Machine(link) = &mut self.phase {
-                    if let Some(request) = link.set_connection_id(c.connection_id) {
-                        self.actions.push(Action::Http(request));
+                    if let Some(request) = link.set_connection_id(c.connection_id.to_string()) {
+                        self.actions.push_back(Action::Http(request));
                     }
                 }
             }
@@ -42,23 +47,23 @@ impl<V> Session<V> {
                 if let Phase::Machine(link) = &mut self.phase {
                     let answer = link.get_answer();
                     let candidates = link.offer_posted();
-                    self.actions.push(Action::Http(answer));
+                    self.actions.push_back(Action::Http(answer));
                     if let Some(candidates) = candidates {
-                        self.actions.push(Action::Http(candidates));
+                        self.actions.push_back(Action::Http(candidates));
                     }
                 }
             }
             (Purpose::GetAnswer, Reply::Answer(answer)) => {
                 if let Phase::Machine(link) = &mut self.phase {
                     link.answer_set = true;
-                    self.actions.push(Action::SetRemoteAnswer(answer.sdp_answer));
+                    self.actions.push_back(Action::SetRemoteAnswer(answer.sdp_answer));
                     self.set_timer(Timer::Step, CONNECT_TIMEOUT_MS);
                 }
             }
             (Purpose::GetAnswer, _) => self.set_timer(Timer::AnswerPoll, ANSWER_POLL_MS),
             (Purpose::StopSession | Purpose::PostCandidates, _) => {}
             (purpose, _) => {
-                let message = text!("unexpected answer to ", purpose.describe(), " (HTTP ", decimal(status), ")");
+                let message = format!("unexpected answer to {} (HTTP {status})", purpose.describe());
                 self.fail(ReactorError::new(error_code_for(purpose), message, now));
             }
         }
@@ -68,7 +73,7 @@ impl<V> Session<V> {
         if let Phase::Socket { token } = &self.phase {
             let token = token.clone();
             self.socket_open = true;
-            self.actions.push(Action::SendFrame(ClientFrame::Hello {
+            self.actions.push_back(Action::SendFrame(ClientFrame::Hello {
                 token: token.clone(),
                 model: self.options.model_name.clone(),
                 queueing: self.options.queueing,
@@ -85,23 +90,23 @@ impl<V> Session<V> {
             ServerFrame::Error(body) => self.fail(from_body(body, now)),
             // The SDK does not send `resume` yet.
             ServerFrame::Resumed => {}
-            ServerFrame::Queued { position, estimated_wait, .. } => {
+            ServerFrame::Queued(Queued { position, estimated_wait, .. }) => {
                 let Phase::Queue { heard, .. } = &mut self.phase else { return };
                 if !*heard {
                     *heard = true;
                     // Waiting in the queue has no deadline; the coordinator has answered.
-                    self.actions.push(Action::CancelTimer(Timer::Step));
+                    self.actions.push_back(Action::CancelTimer(Timer::Step));
                 }
                 let info = WaitingInfo { position: Some(position), estimated_wait };
                 if self.waiting != Some(info) {
                     self.waiting = Some(info);
-                    self.actions.push(Action::Emit(Event::WaitingInfoChanged(info)));
+                    self.actions.push_back(Action::Emit(Event::WaitingInfoChanged(info)));
                 }
             }
-            ServerFrame::Assigned { session_id, capabilities, ice_servers, .. } => {
+            ServerFrame::Assigned(Assigned { session_id, capabilities, ice_servers, .. }) => {
                 let Phase::Queue { token, .. } = &self.phase else { return };
                 let token = token.clone();
-                let base = text!(self.options.coordinator_url, "/sessions/", session_id, paths::WEBRTC);
+                let base = format!("{}/sessions/{session_id}{}", self.options.coordinator_url, paths::WEBRTC);
                 self.start_link(base, Some(token), capabilities, ice_servers);
             }
         }
@@ -115,7 +120,7 @@ fn is_success(status: u16) -> bool {
 /// `http(s)://host` → `ws(s)://host/ws`.
 pub fn ws_url(coordinator_url: &str) -> String {
     let rest = coordinator_url.strip_prefix("http").unwrap_or(coordinator_url);
-    text!("ws", rest, WS_PATH)
+    format!("ws{rest}{WS_PATH}")
 }
 
 /// The code for a failed step when the server gave no code of its own.
@@ -134,18 +139,18 @@ fn from_body(body: ErrorBody, now: f64) -> ReactorError {
 
 fn status_error(purpose: Purpose, status: u16, now: f64) -> ReactorError {
     if purpose == Purpose::Token && (status == 401 || status == 403) {
-        let message = text!("the coordinator refused the API key (HTTP ", decimal(status), ")");
+        let message = format!("the coordinator refused the API key (HTTP {status})");
         return ReactorError::new(ErrorCode::AuthenticationFailed, message, now);
     }
-    ReactorError::new(error_code_for(purpose), text!(purpose.describe(), " failed with HTTP ", decimal(status)), now)
+    ReactorError::new(error_code_for(purpose), format!("{} failed with HTTP {status}", purpose.describe()), now)
 }
 
 fn unreachable_error(purpose: Purpose, options: &Options, why: String, now: f64) -> ReactorError {
     let url = &options.coordinator_url;
     let message = match purpose {
-        Purpose::Token => text!("could not reach the coordinator at ", url, ": ", why),
-        Purpose::StartSession => text!("could not reach the runtime at ", url, ": ", why),
-        _ => text!("signaling with the machine failed (", purpose.describe(), "): ", why),
+        Purpose::Token => format!("could not reach the coordinator at {url}: {why}"),
+        Purpose::StartSession => format!("could not reach the runtime at {url}: {why}"),
+        _ => format!("signaling with the machine failed ({}): {why}", purpose.describe()),
     };
     ReactorError::new(error_code_for(purpose), message, now)
 }

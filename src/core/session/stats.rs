@@ -22,7 +22,7 @@ impl<V> Session<V> {
     }
 
     pub(super) fn read_stats(&mut self) {
-        self.actions.push(Action::ReadStats);
+        self.actions.push_back(Action::ReadStats);
         self.set_timer(Timer::Stats, STATS_INTERVAL_MS);
     }
 
@@ -35,6 +35,6 @@ impl<V> Session<V> {
             return;
         }
         let fps = (frames_decoded - frames_before) * 1000.0 / (at_ms - at_before);
-        self.actions.push(Action::Emit(Event::Fps((fps * 10.0).round() / 10.0)));
+        self.actions.push_back(Action::Emit(Event::Fps((fps * 10.0).round() / 10.0)));
     }
 }

@@ -1,7 +1,9 @@
 //! The normal path and everything the user can do along it.
 
-use reactor_protocol::coordinator::{ClientFrame, ServerFrame};
-use reactor_protocol::runtime::{ControlMessage, RuntimeMessage, TrackDirection, TrackEvent, TrackRef};
+use reactor_protocol::coordinator::{ClientFrame, Queued, ServerFrame};
+use reactor_protocol::runtime::{
+    ControlMessage, RuntimeMessage, TrackDirection, TrackEvent, TrackNotification, TrackRef,
+};
 use reactor_protocol::ErrorCode;
 
 use super::harness::*;
@@ -47,14 +49,14 @@ fn queue_positions_are_announced_once_per_change() {
     d.connect();
     d.token();
     d.input(Input::SocketOpen);
-    let first = d.frame(ServerFrame::Queued { position: 3, estimated_wait: Some(12.0), resume: None });
+    let first = d.frame(ServerFrame::Queued(Queued { position: 3, estimated_wait: Some(12.0), resume: None }));
     assert!(first.contains(&Action::CancelTimer(Timer::Step)), "no deadline while queued");
     let info = WaitingInfo { position: Some(3), estimated_wait: Some(12.0) };
     assert!(first.contains(&Action::Emit(Event::WaitingInfoChanged(info))));
     assert_eq!(d.session.waiting_info(), Some(info));
-    let same = d.frame(ServerFrame::Queued { position: 3, estimated_wait: Some(12.0), resume: None });
+    let same = d.frame(ServerFrame::Queued(Queued { position: 3, estimated_wait: Some(12.0), resume: None }));
     assert!(same.is_empty(), "no event without a change: {same:?}");
-    let next = d.frame(ServerFrame::Queued { position: 1, estimated_wait: None, resume: None });
+    let next = d.frame(ServerFrame::Queued(Queued { position: 1, estimated_wait: None, resume: None }));
     let info = WaitingInfo { position: Some(1), estimated_wait: None };
     assert_eq!(next, vec![Action::Emit(Event::WaitingInfoChanged(info))]);
     assert_eq!(d.session.status(), Status::Waiting);
@@ -156,8 +158,10 @@ fn ready_needs_peer_and_both_channels_and_resumes_outputs() {
     assert!(statuses(&d.input(Input::PeerState(PeerState::Connected))).is_empty());
     assert!(statuses(&d.input(Input::ChannelOpen(Channel::Data))).is_empty());
     let actions = d.input(Input::ChannelOpen(Channel::Control));
-    let resume =
-        ControlMessage::Notification { event: TrackEvent::ResumeTrack, data: TrackRef { name: "main_video".into() } };
+    let resume = ControlMessage::Notification(TrackNotification {
+        event: TrackEvent::ResumeTrack,
+        data: TrackRef { name: "main_video".into() },
+    });
     assert!(actions.contains(&Action::Send { channel: Channel::Control, message: Outgoing::Control(resume) }));
     assert_eq!(statuses(&actions), vec![Status::Ready]);
     assert_eq!(settled(&actions), vec![&Ok(())]);
@@ -220,7 +224,7 @@ fn disconnect_while_waiting_leaves_the_queue_and_aborts_connect() {
     d.connect();
     d.token();
     d.input(Input::SocketOpen);
-    d.frame(ServerFrame::Queued { position: 2, estimated_wait: None, resume: None });
+    d.frame(ServerFrame::Queued(Queued { position: 2, estimated_wait: None, resume: None }));
     d.session.disconnect(NOW);
     let actions = d.drain();
     assert!(actions.contains(&Action::SendFrame(ClientFrame::Leave)));

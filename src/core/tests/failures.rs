@@ -1,8 +1,9 @@
 //! The failure of each step: the right code, one error event, a rejected
 //! connect(), and everything torn down.
 
-use reactor_protocol::coordinator::ServerFrame;
-use reactor_protocol::ErrorCode;
+use reactor_protocol::coordinator::{ErrorBody, Queued, ServerFrame};
+use reactor_protocol::decode::DecodeError;
+use reactor_protocol::{Code, Component, ErrorCode};
 
 use super::harness::*;
 use crate::core::*;
@@ -116,7 +117,7 @@ fn garbage_from_the_coordinator() {
     d.connect();
     d.token();
     d.input(Input::SocketOpen);
-    let actions = d.input(Input::SocketBadFrame("not json".into()));
+    let actions = d.input(Input::SocketBadFrame(BadFrame::NotJson("not json".into())));
     assert_connect_failed(&d, &actions, ErrorCode::CoordinatorConnectionError);
 }
 
@@ -127,7 +128,7 @@ fn a_long_garbage_frame_is_quoted_only_in_part() {
     d.token();
     d.input(Input::SocketOpen);
     // 2-byte characters, so the cut must find a character boundary.
-    d.input(Input::SocketBadFrame("é".repeat(500)));
+    d.input(Input::SocketBadFrame(BadFrame::NotJson("é".repeat(500))));
     let err = d.session.last_error().expect("an error");
     let quoted = err.message.strip_prefix("the coordinator sent an unexpected frame: ").expect("the frame quoted");
     assert_eq!(quoted, "é".repeat(BAD_FRAME_SHOWN / 2));
@@ -139,7 +140,7 @@ fn socket_dropped_while_queued() {
     d.connect();
     d.token();
     d.input(Input::SocketOpen);
-    d.frame(ServerFrame::Queued { position: 4, estimated_wait: None, resume: None });
+    d.frame(ServerFrame::Queued(Queued { position: 4, estimated_wait: None, resume: None }));
     let actions = d.input(Input::SocketClosed { code: 1001, reason: "going away".into() });
     let err = assert_connect_failed(&d, &actions, ErrorCode::CoordinatorConnectionError);
     assert!(err.message.contains("going away"));
@@ -198,7 +199,7 @@ fn no_answer_from_the_machine() {
 fn browser_that_cannot_build_the_offer() {
     let mut d = Driver::new();
     d.reach_assigned();
-    let actions = d.input(Input::PeerFailed("createOffer: InvalidStateError".into()));
+    let actions = d.input(Input::PeerFailed(PeerFailure::Offer("InvalidStateError".into())));
     assert_connect_failed(&d, &actions, ErrorCode::GpuConnectionFailed);
 }
 
@@ -248,7 +249,7 @@ fn assert_broke(d: &Driver, actions: &[A], code: ErrorCode) {
     assert!(settled(actions).is_empty());
     assert!(actions.contains(&Action::Teardown));
     assert_eq!(statuses(actions), vec![Status::Disconnected]);
-    assert_eq!(d.session.last_error().map(|e| e.code), Some(code));
+    assert_eq!(d.session.last_error().map(|e| e.code.clone()), Some(code.into()));
 }
 
 #[test]
@@ -293,4 +294,34 @@ fn a_failed_connection_can_connect_again() {
     let actions = d.reach_ready();
     assert_eq!(statuses(&actions), vec![Status::Connecting, Status::Waiting, Status::Ready]);
     assert!(d.session.last_error().is_some(), "the last error stays until the next one");
+}
+
+#[test]
+fn an_error_code_from_a_newer_coordinator_keeps_its_code_and_message() {
+    let mut d = Driver::new();
+    d.connect();
+    d.token();
+    d.input(Input::SocketOpen);
+    let body =
+        ErrorBody { code: Code::Unknown("QUOTA_EXCEEDED".into()), message: "over quota".into(), retry_after: None };
+    let actions = d.frame(ServerFrame::Error(body));
+    let err = &errors(&actions)[0];
+    assert_eq!(err.code, Code::Unknown("QUOTA_EXCEEDED".into()));
+    assert_eq!(err.code.as_str(), "QUOTA_EXCEEDED");
+    assert_eq!(err.message, "over quota");
+    assert_eq!((err.component(), err.recoverable()), (Component::Coordinator, false));
+    assert_eq!(d.session.status(), Status::Disconnected);
+}
+
+#[test]
+fn a_frame_that_is_json_but_no_frame_says_where() {
+    let mut d = Driver::new();
+    d.connect();
+    d.token();
+    d.input(Input::SocketOpen);
+    let error = DecodeError::at("position", "invalid value: integer `-1`, expected u32");
+    let frame = BadFrame::Unreadable { text: r#"{"type":"queued","position":-1}"#.into(), error };
+    let actions = d.input(Input::SocketBadFrame(frame));
+    let err = assert_connect_failed(&d, &actions, ErrorCode::CoordinatorConnectionError);
+    assert!(err.message.ends_with("(at `position`: invalid value: integer `-1`, expected u32)"), "{}", err.message);
 }

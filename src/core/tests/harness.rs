@@ -1,6 +1,6 @@
 //! Drives a [`Session`] the way the web shell would and records what it asks for.
 
-use reactor_protocol::coordinator::{ErrorBody, IceServer, ServerFrame, TokenResponse};
+use reactor_protocol::coordinator::{Assigned, ErrorBody, IceServer, ServerFrame, TokenResponse};
 use reactor_protocol::runtime::{Capabilities, ConnectionId, SdpAnswer, TrackDirection, TrackInfo, TrackKind};
 use reactor_protocol::ErrorCode;
 
@@ -19,6 +19,7 @@ pub fn options() -> Options {
         coordinator_url: URL.into(),
         development: false,
         local: false,
+        validate_messages: false,
     }
 }
 
@@ -61,17 +62,18 @@ impl Driver {
     }
 
     pub fn frame(&mut self, frame: ServerFrame) -> Vec<A> {
-        self.input(Input::SocketFrame(frame))
+        self.input(Input::SocketFrame(frame, None))
     }
 
     pub fn assigned(&mut self) -> Vec<A> {
-        self.frame(ServerFrame::Assigned {
+        self.frame(ServerFrame::Assigned(Assigned {
             session_id: "s-1".into(),
             model: reactor_protocol::coordinator::ModelInfo { name: "echo".into() },
             capabilities: echo_capabilities(),
             ice_servers: vec![IceServer { urls: vec!["stun:127.0.0.1:3478".into()], username: None, credential: None }],
             resume: None,
-        })
+            schema: None,
+        }))
     }
 
     /// From idle to the moment the machine is assigned.
@@ -132,7 +134,7 @@ pub fn offer_ready() -> Input<String> {
 }
 
 pub fn error_body(code: ErrorCode, retry_after: Option<f64>) -> Reply {
-    Reply::Error(ErrorBody { code, message: "refused".into(), retry_after })
+    Reply::Error(ErrorBody { code: code.into(), message: "refused".into(), retry_after })
 }
 
 /// The statuses announced in `actions`, in order.

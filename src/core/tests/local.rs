@@ -2,6 +2,7 @@
 
 use super::harness::*;
 use crate::core::*;
+use reactor_protocol::decode::DecodeError;
 use reactor_protocol::runtime::{SelectedTransport, SessionDescriptor, SessionModel};
 use reactor_protocol::ErrorCode;
 
@@ -15,13 +16,16 @@ fn local() -> Driver {
 }
 
 fn descriptor() -> Reply {
-    Reply::Session(SessionDescriptor {
+    Reply::Session(Box::new(SessionDescriptor {
         session_id: "local".into(),
-        state: "running".into(),
+        cluster: None,
+        server_info: None,
+        schema: None,
+        state: "WAITING".into(),
         model: SessionModel { name: "echo".into() },
         selected_transport: SelectedTransport { protocol: "webrtc".into(), version: "1.0".into() },
         capabilities: echo_capabilities(),
-    })
+    }))
 }
 
 #[test]
@@ -108,4 +112,21 @@ fn a_failed_local_connection_also_stops_the_runtime_session() {
     let actions = d.http(Purpose::RegisterConnection, 500, Reply::Other);
     assert!(http_requests(&actions).iter().any(|r| r.purpose == Purpose::StopSession));
     assert!(http_requests(&d.connect()).is_empty(), "deferred until the stop is answered");
+}
+
+#[test]
+fn an_answer_that_does_not_read_fails_naming_what_came() {
+    let mut d = local();
+    d.connect();
+    d.http(Purpose::StartSession, 200, descriptor());
+    let why = DecodeError::at("connection_id", "invalid type: boolean `true`, expected a number or a string");
+    let actions = d.http(Purpose::RegisterConnection, 201, Reply::Unreadable(why));
+    let error = errors(&actions).pop().expect("an error event").clone();
+    assert_eq!(error.code, ErrorCode::GpuConnectionFailed);
+    assert_eq!(
+        error.message,
+        "unreadable answer to the connection registration (HTTP 201): \
+         at `connection_id`: invalid type: boolean `true`, expected a number or a string"
+    );
+    assert_eq!(d.session.status(), Status::Disconnected);
 }

@@ -1,6 +1,10 @@
 //! Publishing the camera and measuring the model's video.
 
-use reactor_protocol::runtime::{ControlError, ControlMessage, ControlMethod, Empty, TrackEvent, TrackRef};
+use reactor_protocol::coordinator::{Assigned, ServerFrame};
+use reactor_protocol::runtime::{
+    ControlError, ControlMessage, ControlMethod, ControlRequest, ControlResponse, Empty, TrackEvent, TrackNotification,
+    TrackRef,
+};
 use reactor_protocol::ErrorCode;
 
 use super::harness::*;
@@ -10,7 +14,7 @@ fn publish_request(actions: &[A]) -> Option<String> {
     actions.iter().find_map(|a| match a {
         Action::Send {
             channel: Channel::Control,
-            message: Outgoing::Control(ControlMessage::Request { request_id, data, .. }),
+            message: Outgoing::Control(ControlMessage::Request(ControlRequest { request_id, data, .. })),
         } => {
             assert_eq!(data.name, "webcam", "the model's input track");
             Some(request_id.clone())
@@ -20,7 +24,7 @@ fn publish_request(actions: &[A]) -> Option<String> {
 }
 
 fn response(request_id: &str, error: Option<ControlError>) -> Input<String> {
-    Input::Control(ControlMessage::Response {
+    Input::ControlResponse(ControlResponse {
         method: ControlMethod::PublishTrack,
         request_id: request_id.into(),
         data: Empty {},
@@ -113,13 +117,14 @@ fn a_model_without_input_refuses_publish() {
     d.connect();
     d.token();
     d.input(Input::SocketOpen);
-    d.frame(reactor_protocol::coordinator::ServerFrame::Assigned {
+    d.frame(ServerFrame::Assigned(Assigned {
         session_id: "s".into(),
         model: reactor_protocol::coordinator::ModelInfo { name: "generator".into() },
         capabilities: caps,
         ice_servers: vec![],
         resume: None,
-    });
+        schema: None,
+    }));
     d.http(Purpose::RegisterConnection, 201, Reply::Connection(conn()));
     d.input(Input::OfferReady { sdp: "v=0".into(), mids: vec![Some("0".into())] });
     d.http(Purpose::PostOffer, 202, Reply::Other);
@@ -142,8 +147,10 @@ fn unpublish_stops_sending_and_tells_the_runtime() {
     d.session.unpublish(NOW);
     let actions = d.drain();
     assert!(actions.contains(&Action::ReplaceTrack(None)));
-    let notice =
-        ControlMessage::Notification { event: TrackEvent::UnpublishTrack, data: TrackRef { name: "webcam".into() } };
+    let notice = ControlMessage::Notification(TrackNotification {
+        event: TrackEvent::UnpublishTrack,
+        data: TrackRef { name: "webcam".into() },
+    });
     assert!(actions.contains(&Action::Send { channel: Channel::Control, message: Outgoing::Control(notice) }));
     // Publishing again asks for the slot again.
     pending(d.session.publish(NOW, Some("cam".into())));

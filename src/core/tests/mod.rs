@@ -8,3 +8,4 @@ mod local;
 mod media;
 mod messages;
 mod options;
+mod schema;

@@ -8,6 +8,7 @@ fn raw() -> RawOptions {
         coordinator_url: OptionValue::Missing,
         development: OptionValue::Missing,
         local: OptionValue::Missing,
+        validate_messages: OptionValue::Missing,
     }
 }
 
@@ -15,7 +16,7 @@ fn raw() -> RawOptions {
 fn defaults() {
     let o = Options::parse(raw()).unwrap();
     assert_eq!(o.model_name, "echo");
-    assert!(!o.queueing && !o.development && !o.local);
+    assert!(!o.queueing && !o.development && !o.local && !o.validate_messages);
     assert_eq!(o.coordinator_url, DEFAULT_COORDINATOR_URL);
 }
 
@@ -38,6 +39,7 @@ fn each_bad_option_is_named() {
         (RawOptions { queueing: OptionValue::Str("yes".into()), ..raw() }, "queueing", "boolean"),
         (RawOptions { development: OptionValue::Other("number".into()), ..raw() }, "development", "number"),
         (RawOptions { coordinator_url: OptionValue::Str("ftp://x".into()), ..raw() }, "coordinatorUrl", "URL"),
+        (RawOptions { validate_messages: OptionValue::Str("on".into()), ..raw() }, "validateMessages", "boolean"),
     ];
     for (options, name, says) in cases {
         let err = Options::parse(options).unwrap_err();

@@ -12,11 +12,13 @@ import {
   type ReactorState,
   type ReactorStatus,
   type ReactorWaitingInfo,
+  type ReactorSchema,
+  type ReactorSchemaEntry,
+  type ReactorSchemaTrack,
+  type ReactorJsonSchema,
 } from "@reactor-wasm/sdk";
+import { assertType, type Equals } from "./expect";
 
-/** Compile-time equality of two types. */
-type Equals<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
-function assertType<_T extends true>(): void {}
 
 // ---- options -------------------------------------------------------------------
 const options: ReactorOptions = {
@@ -78,7 +80,8 @@ assertType<Equals<ReactorEvents["waitingInfoChanged"], ReactorWaitingInfo>>();
 assertType<Equals<ReactorEvents["fps"], number>>();
 assertType<Equals<ReactorEvents["streamChanged"], MediaStreamTrack | null>>();
 assertType<Equals<ReactorEvents["error"], ReactorError>>();
-assertType<Equals<keyof ReactorEvents, "statusChanged" | "waitingInfoChanged" | "newMessage" | "fps" | "streamChanged" | "error">>();
+assertType<Equals<ReactorEvents["schemaReceived"], ReactorSchema>>();
+assertType<Equals<keyof ReactorEvents, "statusChanged" | "waitingInfoChanged" | "newMessage" | "fps" | "streamChanged" | "schemaReceived" | "error">>();
 
 const video = document.createElement("video");
 reactor.on("statusChanged", (s) => {
@@ -98,6 +101,25 @@ reactor.on("streamChanged", (track) => {
   video.srcObject = track ? new MediaStream([track]) : null;
 });
 reactor.on("error", (e) => describe(e));
+reactor.on("schemaReceived", (schema) => {
+  for (const command of schema.commands) console.log(command.name, command.description, Object.keys(command.parameters));
+});
+
+// ---- the model's schema ----------------------------------------------------------------
+assertType<Equals<ReturnType<Reactor["getSchema"]>, ReactorSchema | undefined>>();
+const schema = reactor.getSchema();
+const command: ReactorSchemaEntry | undefined = schema?.commands[0];
+const brightness: ReactorJsonSchema | undefined = command?.parameters["brightness"];
+const max: number | undefined = brightness?.maximum;
+const required: string[] | undefined = command?.required;
+const track: ReactorSchemaTrack | undefined = schema?.tracks[0];
+const direction: "in" | "out" | undefined = track?.direction;
+const openapi: Record<string, unknown> | undefined = schema?.openapi;
+const validating = new Reactor({ modelName: "echo", insecureApiKey: "dev-key", validateMessages: true });
+// @ts-expect-error validateMessages is a boolean
+new Reactor({ modelName: "echo", insecureApiKey: "dev-key", validateMessages: "on" });
+// @ts-expect-error a track's direction is "in" or "out"
+const badDirection: ReactorSchemaTrack["direction"] = "sendonly";
 
 const onStatus = (s: ReactorStatus) => console.log(s);
 reactor.on("statusChanged", onStatus);
@@ -156,3 +178,4 @@ async function noInitExports(): Promise<void> {
 noInitExports();
 
 export { status, stateStatus, stateWaiting, stateError, position, estimatedWait, badComponent };
+export { max, required, direction, openapi, validating, badDirection };

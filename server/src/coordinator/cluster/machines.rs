@@ -7,13 +7,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use reactor_protocol::coordinator::{ModelInfo, ServerFrame};
+use reactor_protocol::coordinator::{Assigned, ModelInfo, ServerFrame};
 use reactor_protocol::ErrorCode;
 use tokio::sync::{mpsc, oneshot};
 
 use super::super::machines::{check, decide, start_session, stop_session, Fix, SessionSeen, FAILED_CHECKS};
 use super::super::queue::{ClientId, MachineState};
-use super::super::{error_body, tokens, MachineOp, Shared};
+use super::super::{error_body, tokens, MachineOp, Schema, Shared};
 use super::store::{Lease, StoreResult};
 use super::{lease_ttl, Cluster};
 
@@ -99,10 +99,6 @@ async fn reconcile(shared: &Shared, url: &str, state: MachineState, session: Ses
     match decide(state, session) {
         Some(Fix::Ready) => logged(url, cluster.store.machine_ready(url).await),
         Some(Fix::Reset) => reset(shared, url).await,
-        Some(Fix::Reclaim) if cluster.store.reclaim(url).await.unwrap_or(false) => {
-            tracing::warn!(url, "free machine holds a session nobody started; stopping it");
-            reset(shared, url).await;
-        }
         Some(Fix::Lost) => {
             let MachineState::Held(client) = state else { return };
             // Held but never started: the start call went to a process
@@ -142,13 +138,14 @@ async fn start(shared: &Shared, url: &str, client: ClientId) {
         Ok((descriptor, ice_servers)) => {
             let resume = store.client_field(client, "resume").await.ok().flatten().unwrap_or_default();
             let session_id = tokens::random_hex(12);
-            let frame = ServerFrame::Assigned {
+            let frame: ServerFrame<Schema> = ServerFrame::Assigned(Assigned {
                 session_id: session_id.clone(),
                 model: ModelInfo { name: model.clone() },
                 capabilities: descriptor.capabilities,
                 ice_servers,
                 resume: Some(shared.resume_info(&resume)),
-            };
+                schema: descriptor.schema,
+            });
             let json = serde_json::to_string(&frame).expect("frames serialize");
             match store.started(url, client, &session_id, &json).await {
                 Ok(true) => tracing::info!(client, url, model, session_id, "session assigned"),

@@ -16,12 +16,12 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use reactor_protocol::coordinator::{ErrorBody, ServerFrame};
+use reactor_protocol::coordinator::{ErrorBody, Queued, ServerFrame};
 use reactor_protocol::ErrorCode;
 use tokio::sync::{mpsc, oneshot, Notify};
 
 use super::queue::{ClientId, Estimator, DEFAULT_SESSION_SECS};
-use super::{error_body, refusal, tokens, Admitted, MachineOp, MachineSpec, Shared, SocketEnd, ToClient};
+use super::{error_body, refusal, tokens, Admitted, MachineOp, MachineSpec, Schema, Shared, SocketEnd, ToClient};
 use store::{Joined, Store, StoreError, Swept};
 
 /// A WebSocket this process serves.
@@ -157,7 +157,11 @@ impl Cluster {
             Some(position) => {
                 self.queue_changed(model);
                 let estimated_wait = self.estimate(model, position);
-                vec![ServerFrame::Queued { position, estimated_wait, resume: Some(shared.resume_info(&resume)) }]
+                vec![ServerFrame::Queued(Queued {
+                    position,
+                    estimated_wait,
+                    resume: Some(shared.resume_info(&resume)),
+                })]
             }
             None => vec![],
         };
@@ -166,12 +170,13 @@ impl Cluster {
 
     pub async fn resume(&self, secret: &str) -> Result<Admitted, ErrorBody> {
         let resumed = self.store.resume(secret).await.map_err(unavailable)?.ok_or_else(refusal::resume_gone)?;
-        let assigned: Option<ServerFrame> = resumed.assigned.as_deref().and_then(|f| serde_json::from_str(f).ok());
+        let assigned: Option<ServerFrame<Schema>> =
+            resumed.assigned.as_deref().and_then(|f| serde_json::from_str(f).ok());
         let fatal = resumed.fatal.as_deref().and_then(|f| serde_json::from_str(f).ok());
         let mut first = vec![ServerFrame::Resumed];
         if let Some(position) = resumed.position {
             let estimated_wait = self.estimate(&resumed.model, position);
-            first.push(ServerFrame::Queued { position, estimated_wait, resume: None });
+            first.push(ServerFrame::Queued(Queued { position, estimated_wait, resume: None }));
         }
         first.extend(assigned.clone());
         let (tx, rx) = mpsc::unbounded_channel();
@@ -265,7 +270,7 @@ impl Cluster {
             Ok(None) => return,
             Err(error) => return tracing::warn!(client, %error, "could not read an assignment"),
         };
-        let Ok(frame) = serde_json::from_str::<ServerFrame>(&frame) else { return };
+        let Ok(frame) = serde_json::from_str::<ServerFrame<Schema>>(&frame) else { return };
         let mut local = lock(&self.local);
         if let Some(entry) = local.get_mut(&client).filter(|e| !e.assigned_sent) {
             entry.assigned_sent = true;

@@ -51,7 +51,7 @@ macro_rules! scripts {
         }
     };
 }
-scripts!(join, leave, ready, down, reclaim, failed, started, resume, detach, sweep, register, lease, release);
+scripts!(join, leave, ready, down, failed, started, resume, detach, sweep, register, lease, release);
 
 /// What `join` decided.
 #[derive(Debug, PartialEq)]
@@ -280,10 +280,6 @@ impl Store {
     /// `fatal` is the error body its client is told.
     pub async fn machine_down(&self, url: &str, fatal: &str) -> StoreResult<bool> {
         self.machine_script(&self.scripts.down, &[url, fatal]).await
-    }
-
-    pub async fn reclaim(&self, url: &str) -> StoreResult<bool> {
-        self.machine_script(&self.scripts.reclaim, &[url]).await
     }
 
     pub async fn assignment_failed(&self, url: &str, client: ClientId) -> StoreResult<bool> {

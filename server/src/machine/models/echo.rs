@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use super::{reply, Model, Outbox};
+use super::{reply, Model, ModelKind, Outbox};
 use crate::video::Frame;
 
 #[derive(Default)]
@@ -36,6 +36,10 @@ impl Echo {
 }
 
 impl Model for Echo {
+    fn kind(&self) -> ModelKind {
+        ModelKind::Echo
+    }
+
     fn on_message(&mut self, message: &Value, out: &mut Outbox) {
         let kind = message.get("type").and_then(Value::as_str).unwrap_or("");
         let data = message.get("data").cloned().unwrap_or(Value::Null);

@@ -4,7 +4,7 @@
 
 use serde_json::{json, Value};
 
-use super::{reply, Model, Outbox};
+use super::{reply, Model, ModelKind, Outbox};
 use crate::video::{rgb_to_yuv, Frame};
 
 pub const WIDTH: usize = 320;
@@ -46,6 +46,10 @@ fn bounce(distance: f64, span: f64) -> f64 {
 }
 
 impl Model for Generator {
+    fn kind(&self) -> ModelKind {
+        ModelKind::Generator
+    }
+
     fn on_message(&mut self, message: &Value, out: &mut Outbox) {
         let kind = message.get("type").and_then(Value::as_str).unwrap_or("");
         let data = message.get("data").cloned().unwrap_or(Value::Null);
