@@ -418,14 +418,9 @@ impl Shared {
         // The old task, if any, sees its channel close and ends as superseded.
         entry.link = Some(tx);
         entry.epoch += 1;
-        let mut first = vec![ServerFrame::Resumed];
-        if let Some(position) = position {
-            first.push(ServerFrame::Queued(Queued { position, estimated_wait, resume: None }));
-        }
-        let assigned_at = entry.assigned.as_ref().map(|(frame, at)| {
-            first.push(frame.clone());
-            *at
-        });
+        let assigned_at = entry.assigned.as_ref().map(|(_, at)| *at);
+        let assigned = entry.assigned.as_ref().map(|(frame, _)| frame.clone());
+        let first = resumed_frames(position.map(|p| (p, estimated_wait)), assigned);
         tracing::info!(client, epoch = entry.epoch, "client resumed");
         Ok(Admitted { client, epoch: entry.epoch, rx, first, assigned_at, fatal: entry.fatal.take() })
     }
@@ -558,6 +553,20 @@ impl Shared {
             notified.await;
         }
     }
+}
+
+/// What a `resume` is answered with, in both modes: `resumed`, then the
+/// current place while waiting, or the assignment again.
+pub(crate) fn resumed_frames(
+    queued: Option<(u32, Option<f64>)>,
+    assigned: Option<ServerFrame<Schema>>,
+) -> Vec<ServerFrame<Schema>> {
+    let mut frames = vec![ServerFrame::Resumed];
+    if let Some((position, estimated_wait)) = queued {
+        frames.push(ServerFrame::Queued(Queued { position, estimated_wait, resume: None }));
+    }
+    frames.extend(assigned);
+    frames
 }
 
 /// Performs the scheduler's events; cheap and non-blocking, so it runs

@@ -173,12 +173,8 @@ impl Cluster {
         let assigned: Option<ServerFrame<Schema>> =
             resumed.assigned.as_deref().and_then(|f| serde_json::from_str(f).ok());
         let fatal = resumed.fatal.as_deref().and_then(|f| serde_json::from_str(f).ok());
-        let mut first = vec![ServerFrame::Resumed];
-        if let Some(position) = resumed.position {
-            let estimated_wait = self.estimate(&resumed.model, position);
-            first.push(ServerFrame::Queued(Queued { position, estimated_wait, resume: None }));
-        }
-        first.extend(assigned.clone());
+        let queued = resumed.position.map(|p| (p, self.estimate(&resumed.model, p)));
+        let first = super::resumed_frames(queued, assigned.clone());
         let (tx, rx) = mpsc::unbounded_channel();
         let local = Local {
             link: tx,
