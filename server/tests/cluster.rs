@@ -75,9 +75,11 @@ async fn two_coordinators_share_one_pool_in_fifo_order() {
     c2.send(&ClientFrame::Leave).await;
     c2.expect_closed().await;
     // Wait estimates come from the shared state too: one 60 s turn (no
-    // session has ended yet) per place.
+    // session has ended yet) per place. Each process works its own clients'
+    // out when it hears of the change, a few milliseconds apart, and the
+    // running session's remaining time shrinks meanwhile.
     let (e3, e4) = (queued_with_estimate(&mut c3, 1).await, queued_with_estimate(&mut c4, 2).await);
-    assert!(e3 > 50.0 && e3 <= 60.0 && (e4 - e3 - 60.0).abs() < 1e-6, "{e3} {e4}");
+    assert!(e3 > 50.0 && e3 <= 60.0 && (e4 - e3 - 60.0).abs() < 0.5, "{e3} {e4}");
 
     c1.leave().await;
     double.expect(&Call::Stop).await;
