@@ -50,6 +50,12 @@ impl Purpose {
         }
     }
 
+    /// Signaling of one machine link: its answer belongs to the peer it was
+    /// made for (a replaced peer's answers must not reach the next one).
+    pub fn is_signaling(self) -> bool {
+        matches!(self, Purpose::RegisterConnection | Purpose::PostOffer | Purpose::GetAnswer | Purpose::PostCandidates)
+    }
+
     /// The shape the answer of `status` carries.
     pub fn reply_kind(self, status: u16) -> ReplyKind {
         match (self, status) {
@@ -67,6 +73,8 @@ impl Purpose {
 pub enum Method {
     Get,
     Post,
+    /// A new offer on an existing connection (the runtime's reconnect).
+    Put,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -152,6 +160,10 @@ pub enum Timer {
     Stats,
     /// Give up waiting for the runtime's answer to `publish_track`.
     Publish,
+    /// How long a ready peer may stay `disconnected` before it is re-made.
+    Grace,
+    /// The delay before the next attempt to re-make the machine link.
+    Reconnect,
 }
 
 /// The two data channels of a machine connection.

@@ -17,6 +17,11 @@ pub(crate) struct Link {
     pub plan: PeerPlan,
     connection_id: Option<String>,
     offer: Option<SdpOffer>,
+    /// The offer goes out as a `PUT` on the existing connection: the
+    /// runtime's reconnect, which keeps the session.
+    pub reoffer: bool,
+    /// The offer last sent, for posting it again on a new connection.
+    sent: Option<SdpOffer>,
     offer_posted: bool,
     pub answer_set: bool,
     candidates: Vec<IceCandidate>,
@@ -36,6 +41,8 @@ impl Link {
             plan,
             connection_id: None,
             offer: None,
+            reoffer: false,
+            sent: None,
             offer_posted: false,
             answer_set: false,
             candidates: Vec::new(),
@@ -46,6 +53,24 @@ impl Link {
             control_open: false,
             ready: false,
         }
+    }
+
+    /// A fresh link for a new peer on the same machine connection: its
+    /// offer replaces the connection's (`PUT`).
+    pub fn again(&self) -> Link {
+        let mut link = Link::new(self.base.clone(), self.bearer.clone(), self.plan.clone());
+        link.connection_id = self.connection_id.clone();
+        link.reoffer = link.connection_id.is_some();
+        link
+    }
+
+    /// The runtime no longer knows the connection (it dropped it when its
+    /// side saw the peer go): register a new one, then post the same offer.
+    pub fn register_again(&mut self) -> HttpRequest {
+        self.connection_id = None;
+        self.reoffer = false;
+        self.offer = self.sent.take();
+        self.register()
     }
 
     fn request(&self, purpose: Purpose, method: Method, path: &str, body: Body) -> HttpRequest {
@@ -101,12 +126,9 @@ impl Link {
     fn post_offer(&mut self) -> Option<HttpRequest> {
         let _ = self.connection_id.as_ref()?;
         let offer = self.offer.take()?;
-        Some(self.request(
-            Purpose::PostOffer,
-            Method::Post,
-            &self.connection_path(paths::SDP_PARAMS),
-            Body::Offer(offer),
-        ))
+        self.sent = Some(offer.clone());
+        let method = if self.reoffer { Method::Put } else { Method::Post };
+        Some(self.request(Purpose::PostOffer, method, &self.connection_path(paths::SDP_PARAMS), Body::Offer(offer)))
     }
 
     /// The offer was accepted: from now on candidates go straight out.

@@ -34,7 +34,8 @@ pub struct Driver {
     /// The JS object of the last error, so `getLastError()` returns the
     /// very object the `error` event carried.
     last_error: RefCell<Option<(ReactorError, JsValue)>>,
-    inbox: RefCell<VecDeque<(u32, Input<JsValue>)>>,
+    /// Inputs to handle: generation, peer tag (for a peer's inputs), input.
+    inbox: RefCell<VecDeque<(u32, Option<u32>, Input<JsValue>)>>,
     busy: Cell<bool>,
 }
 
@@ -182,7 +183,9 @@ impl Driver {
         let mut answer = None;
         let failure = match action {
             Action::Http(request) => {
-                http::send(request, &sink);
+                // A peer's signaling answers carry its tag, like its events.
+                let peer = conn.peer.as_ref().filter(|_| request.purpose.is_signaling());
+                http::send(request, peer.map_or(&sink, Peer::sink));
                 None
             }
             Action::OpenSocket { url } => match Socket::open(&url, &sink) {
@@ -206,8 +209,13 @@ impl Driver {
                 conn.cancel_timer(timer);
                 None
             }
-            Action::CreatePeer(plan) => match Peer::create(&plan, &sink) {
+            Action::CreatePeer(plan) => match Peer::create(&plan, &sink.for_peer(self.core.borrow().peer())) {
                 Ok(peer) => {
+                    // A replaced peer hands the camera it sent to the new one,
+                    // and closes with every listener it had.
+                    if let Some(track) = conn.peer.take().and_then(|old| old.sent_track()) {
+                        peer.replace_track(Some(track));
+                    }
                     conn.peer = Some(peer);
                     None
                 }
@@ -215,7 +223,7 @@ impl Driver {
             },
             Action::SetRemoteAnswer(sdp) => {
                 if let Some(peer) = &conn.peer {
-                    peer.set_answer(sdp, &sink);
+                    peer.set_answer(sdp);
                 }
                 None
             }
@@ -227,7 +235,7 @@ impl Driver {
             }
             Action::ReadStats => {
                 if let Some(peer) = &conn.peer {
-                    peer.read_stats(&sink);
+                    peer.read_stats();
                 }
                 None
             }
@@ -317,14 +325,27 @@ impl Driver {
 impl Feed for Driver {
     /// Called by callbacks, through their [`Sink`].
     fn feed(&self, generation: u32, input: Input<JsValue>) {
-        self.inbox.borrow_mut().push_back((generation, input));
+        self.enqueue(generation, None, input);
+    }
+
+    fn feed_peer(&self, generation: u32, peer: u32, input: Input<JsValue>) {
+        self.enqueue(generation, Some(peer), input);
+    }
+}
+
+impl Driver {
+    fn enqueue(&self, generation: u32, peer: Option<u32>, input: Input<JsValue>) {
+        self.inbox.borrow_mut().push_back((generation, peer, input));
         if self.busy.replace(true) {
             return; // the outer feed picks it up, in order
         }
         loop {
             let next = self.inbox.borrow_mut().pop_front();
-            let Some((generation, input)) = next else { break };
-            self.core.borrow_mut().handle(now(), generation, input);
+            let Some((generation, peer, input)) = next else { break };
+            match peer {
+                Some(peer) => self.core.borrow_mut().handle_peer(now(), generation, peer, input),
+                None => self.core.borrow_mut().handle(now(), generation, input),
+            }
             self.run_actions();
         }
         self.busy.set(false);

@@ -38,6 +38,7 @@ async fn fetch(request: &HttpRequest) -> Result<(u16, Option<JsValue>), gloo_net
     let mut builder = match request.method {
         Method::Get => Request::get(&request.url),
         Method::Post => Request::post(&request.url),
+        Method::Put => Request::put(&request.url),
     };
     if let Some(key) = &request.api_key {
         builder = builder.header(API_KEY_HEADER, key);

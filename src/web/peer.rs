@@ -35,6 +35,8 @@ pub struct Peer {
     input: Option<RtcRtpSender>,
     /// The model's first output, whose statistics give `fps`.
     output: Option<RtcRtpReceiver>,
+    /// Where this peer's events and tasks go, tagged with the peer.
+    sink: Sink,
     _listeners: Vec<EventListener>,
 }
 
@@ -75,13 +77,22 @@ impl Peer {
         let input = transceivers.first().filter(|_| !plan.send.is_empty()).map(|t| t.sender());
         let output = transceivers.get(plan.send.len()).map(|t| t.receiver());
         offer(&pc, transceivers, sink);
-        Ok(Peer { pc, data, control, input, output, _listeners: listeners })
+        Ok(Peer { pc, data, control, input, output, sink: sink.clone(), _listeners: listeners })
     }
 
-    pub fn set_answer(&self, sdp: String, sink: &Sink) {
+    pub fn sink(&self) -> &Sink {
+        &self.sink
+    }
+
+    /// What the input transceiver sends now (JS `null` when nothing).
+    pub fn sent_track(&self) -> Option<JsValue> {
+        self.input.as_ref()?.track().map(JsValue::from)
+    }
+
+    pub fn set_answer(&self, sdp: String) {
         let answer = RtcSessionDescriptionInit::new(RtcSdpType::Answer);
         answer.set_sdp(&sdp);
-        let (pc, sink) = (self.pc.clone(), sink.clone());
+        let (pc, sink) = (self.pc.clone(), self.sink.clone());
         spawn_local(async move {
             match JsFuture::from(pc.set_remote_description(&answer)).await {
                 Ok(_) => {
@@ -107,9 +118,9 @@ impl Peer {
     }
 
     /// Reads the output receiver's `inbound-rtp` report.
-    pub fn read_stats(&self, sink: &Sink) {
+    pub fn read_stats(&self) {
         let Some(receiver) = &self.output else { return };
-        let (report, sink) = (JsFuture::from(receiver.get_stats()), sink.clone());
+        let (report, sink) = (JsFuture::from(receiver.get_stats()), self.sink.clone());
         spawn_local(async move {
             if let Some(stats) = report.await.ok().and_then(|report| inbound(report.unchecked_into())) {
                 sink.push(stats);

@@ -12,6 +12,11 @@ use crate::core::Input;
 /// Whatever consumes inputs: the driver, or a recorder in tests.
 pub trait Feed {
     fn feed(&self, generation: u32, input: Input<JsValue>);
+
+    /// An input of peer connection `peer` (or of its signaling).
+    fn feed_peer(&self, generation: u32, _peer: u32, input: Input<JsValue>) {
+        self.feed(generation, input)
+    }
 }
 
 /// Where a callback or a task of one connection puts what it saw. It holds
@@ -24,16 +29,27 @@ pub trait Feed {
 pub struct Sink {
     target: Weak<dyn Feed>,
     generation: u32,
+    /// The peer connection this sink's callbacks belong to, if any: the
+    /// core drops what a replaced peer still says.
+    peer: Option<u32>,
 }
 
 impl Sink {
     pub fn new(target: Weak<dyn Feed>, generation: u32) -> Sink {
-        Sink { target, generation }
+        Sink { target, generation, peer: None }
+    }
+
+    /// The same sink, for the callbacks of peer connection `peer`.
+    pub fn for_peer(&self, peer: u32) -> Sink {
+        Sink { peer: Some(peer), ..self.clone() }
     }
 
     pub fn push(&self, input: Input<JsValue>) {
         if let Some(target) = self.target.upgrade() {
-            target.feed(self.generation, input);
+            match self.peer {
+                Some(peer) => target.feed_peer(self.generation, peer, input),
+                None => target.feed(self.generation, input),
+            }
         }
     }
 }

@@ -130,6 +130,7 @@ fn invalid(location: [&str; 2], message: &str, input: Value) -> Response {
 
 const SESSION_NOT_FOUND: &str = "Session not found";
 const CONNECTION_NOT_FOUND: &str = "Connection not found";
+const UNKNOWN_CONNECTION: &str = "Unknown connection; register via POST .../connections first";
 
 async fn start_session(State(state): State<Shared>) -> Json<SessionDescriptor<Value>> {
     {
@@ -238,18 +239,25 @@ async fn post_offer(
     {
         let mut inner = state.lock();
         let Some(connection) = inner.connections.get_mut(&connection_id) else {
-            return problem(StatusCode::NOT_FOUND, "Unknown connection; register via POST .../connections first");
+            return problem(StatusCode::NOT_FOUND, UNKNOWN_CONNECTION);
         };
-        connection.answer = Answer::Pending;
-        // A live connection renegotiates in place; a dead or new one starts over.
-        let reuse = connection.rtc.as_ref().is_some_and(|r| r.is_alive());
-        if reuse {
-            connection.rtc.as_ref().expect("checked").send(RtcCmd::Offer { offer, reply });
-        } else {
-            let candidates = std::mem::take(&mut connection.early_candidates);
-            let model = state.kind.instantiate();
-            connection.rtc = Some(rtc::spawn(connection_id.to_string(), offer, candidates, model, state.fps, reply));
+        match &connection.rtc {
+            // As the runtime: a new offer on a live connection replaces its
+            // transport and keeps the session (its reconnect)…
+            Some(rtc) if rtc.is_alive() => rtc.send(RtcCmd::Offer { offer, reply }),
+            // …and a connection whose peer went is forgotten.
+            Some(_) => {
+                inner.connections.remove(&connection_id);
+                return problem(StatusCode::NOT_FOUND, UNKNOWN_CONNECTION);
+            }
+            None => {
+                let candidates = std::mem::take(&mut connection.early_candidates);
+                let model = state.kind.instantiate();
+                connection.rtc =
+                    Some(rtc::spawn(connection_id.to_string(), offer, candidates, model, state.fps, reply));
+            }
         }
+        connection.answer = Answer::Pending;
     }
     let waiting = state.clone();
     let id = connection_id;

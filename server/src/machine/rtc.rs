@@ -20,7 +20,7 @@ use serde_json::{json, Value};
 use str0m::channel::ChannelId;
 use str0m::media::{KeyframeRequestKind, MediaData, Mid};
 use str0m::net::{Protocol, Receive};
-use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc};
+use str0m::{Candidate, Event, Input, Output, Rtc};
 use tokio::sync::oneshot;
 
 use super::models::{Model, Outbox};
@@ -32,7 +32,10 @@ const STATS_EVERY: Duration = Duration::from_secs(5);
 const MAX_IDLE: Duration = Duration::from_millis(20);
 
 pub(crate) enum RtcCmd {
-    /// A renegotiation (`PUT sdp_params`).
+    /// A new offer on a live connection (`PUT sdp_params`, the runtime's
+    /// reconnect): as the runtime does, it gets a new transport (socket,
+    /// DTLS certificate, SCTP association) while the model and its state
+    /// carry on.
     Offer {
         offer: SdpOffer,
         reply: oneshot::Sender<Result<String, String>>,
@@ -129,23 +132,8 @@ impl Peer {
         model: Box<dyn Model>,
         fps: u32,
     ) -> Result<(Peer, String), String> {
-        // Loopback only: one host candidate on 127.0.0.1, no STUN, no mDNS.
-        let socket = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).map_err(|e| e.to_string())?;
-        let local = socket.local_addr().map_err(|e| e.to_string())?;
+        let (rtc, socket, local, answer) = transport(&offer, candidates)?;
         let now = Instant::now();
-        let mut rtc = Rtc::builder()
-            .clear_codecs()
-            // Only what the codec module both decodes and encodes, so the
-            // browser has to send and receive exactly that.
-            .enable_h264(true)
-            .build(now);
-        let candidate = Candidate::host(local, "udp").map_err(|e| e.to_string())?;
-        rtc.add_local_candidate(candidate);
-        for line in candidates {
-            add_remote(&mut rtc, &line);
-        }
-        let parsed = str0m_offer(&offer)?;
-        let answer = rtc.sdp_api().accept_offer(parsed).map_err(|e| format!("offer refused: {e}"))?;
         let mut peer = Peer {
             rtc,
             socket,
@@ -168,7 +156,24 @@ impl Peer {
             started: now,
         };
         peer.map_tracks(&offer);
-        Ok((peer, answer.to_sdp_string()))
+        Ok((peer, answer))
+    }
+
+    /// Swaps in a new transport for `offer`; what the old one carried
+    /// (channels, paused outputs, the decoder's stream) starts over.
+    fn replace(&mut self, offer: &SdpOffer) -> Result<String, String> {
+        let (rtc, socket, local, answer) = transport(offer, Vec::new())?;
+        self.rtc.disconnect();
+        (self.rtc, self.socket, self.local) = (rtc, socket, local);
+        self.tracks.clear();
+        self.channels.clear();
+        self.paused.clear();
+        self.map_tracks(offer);
+        self.decoder = None;
+        self.want_keyframe = true;
+        self.last_ping = Instant::now();
+        tracing::info!(local = %self.local, "connection replaced by a new offer");
+        Ok(answer)
     }
 
     fn map_tracks(&mut self, offer: &SdpOffer) {
@@ -193,13 +198,7 @@ impl Peer {
                     }
                     Ok(RtcCmd::Candidate(line)) => add_remote(&mut self.rtc, &line),
                     Ok(RtcCmd::Offer { offer, reply }) => {
-                        let answer = str0m_offer(&offer).and_then(|parsed| {
-                            self.rtc.sdp_api().accept_offer(parsed).map_err(|e| format!("offer refused: {e}"))
-                        });
-                        if answer.is_ok() {
-                            self.map_tracks(&offer);
-                        }
-                        let _ = reply.send(answer.map(|a| a.to_sdp_string()));
+                        let _ = reply.send(self.replace(&offer));
                     }
                     Err(TryRecvError::Empty) => break,
                 }
@@ -294,10 +293,9 @@ impl Peer {
 
     fn on_event(&mut self, event: Event) -> Option<&'static str> {
         match event {
-            Event::IceConnectionStateChange(IceConnectionState::Disconnected) => {
-                self.rtc.disconnect();
-                return Some("ICE disconnected");
-            }
+            // Usually transient (a burst of lost packets, a stalled peer):
+            // ICE keeps checking and comes back by itself. A peer that is
+            // really gone stops pinging, and the ping timeout ends it.
             Event::IceConnectionStateChange(state) => tracing::debug!(?state, "ICE"),
             Event::Connected => tracing::info!(after = ?self.started.elapsed(), "DTLS connected"),
             Event::ChannelOpen(id, label) => {
@@ -509,6 +507,28 @@ impl Peer {
             Err(error) => tracing::debug!(%error, "frame not written"),
         }
     }
+}
+
+/// A new WebRTC transport answering `offer`: loopback only, one host
+/// candidate on 127.0.0.1, no STUN, no mDNS. Returns it with its socket,
+/// address and answer.
+fn transport(offer: &SdpOffer, candidates: Vec<String>) -> Result<(Rtc, UdpSocket, SocketAddr, String), String> {
+    let socket = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).map_err(|e| e.to_string())?;
+    let local = socket.local_addr().map_err(|e| e.to_string())?;
+    let mut rtc = Rtc::builder()
+        .clear_codecs()
+        // Only what the codec module both decodes and encodes, so the
+        // browser has to send and receive exactly that.
+        .enable_h264(true)
+        .build(Instant::now());
+    let candidate = Candidate::host(local, "udp").map_err(|e| e.to_string())?;
+    rtc.add_local_candidate(candidate);
+    for line in candidates {
+        add_remote(&mut rtc, &line);
+    }
+    let parsed = str0m_offer(offer)?;
+    let answer = rtc.sdp_api().accept_offer(parsed).map_err(|e| format!("offer refused: {e}"))?;
+    Ok((rtc, socket, local, answer.to_sdp_string()))
 }
 
 fn add_remote(rtc: &mut Rtc, line: &str) {

@@ -30,7 +30,7 @@ impl<V> Session<V> {
         let plan =
             PeerPlan { ice_servers, send: videos(TrackDirection::Sendonly), receive: videos(TrackDirection::Recvonly) };
         let link = Link::new(base, bearer, plan.clone());
-        self.actions.push_back(Action::CreatePeer(plan));
+        self.create_peer(plan);
         self.actions.push_back(Action::Http(link.register()));
         self.phase = Phase::Machine(link);
         self.set_timer(Timer::Step, SIGNALING_TIMEOUT_MS);
@@ -41,7 +41,7 @@ impl<V> Session<V> {
         match link.set_offer(sdp, mids) {
             Ok(Some(request)) => self.actions.push_back(Action::Http(request)),
             Ok(None) => {}
-            Err(failure) => self.fail_machine(now, failure.message()),
+            Err(failure) => self.link_dropped(now, failure.message()),
         }
     }
 
@@ -50,14 +50,19 @@ impl<V> Session<V> {
         match state {
             PeerState::Connected => {
                 link.peer_connected = true;
+                if link.ready {
+                    // Back from `disconnected` within the grace.
+                    self.actions.push_back(Action::CancelTimer(Timer::Grace));
+                }
                 self.check_ready();
             }
             PeerState::Failed | PeerState::Closed => {
                 let state = if state == PeerState::Failed { "failed" } else { "closed" };
-                self.fail_machine(now, format!("the peer connection {state}"))
+                self.link_dropped(now, format!("the peer connection {state}"))
             }
-            // `disconnected` is often transient; `failed` follows if it is not.
-            PeerState::New | PeerState::Connecting | PeerState::Disconnected => {}
+            // Often transient: re-made only if it lasts (see `recovery`).
+            PeerState::Disconnected => self.peer_disconnected(),
+            PeerState::New | PeerState::Connecting => {}
         }
     }
 
@@ -88,6 +93,7 @@ impl<V> Session<V> {
         self.actions.push_back(Action::CancelTimer(Timer::Step));
         self.ping();
         self.set_status(Status::Ready);
+        self.link_restored();
         if let Some(promise) = self.connect_promise.take() {
             self.settle(promise, Ok(()));
         }

@@ -6,10 +6,12 @@
 mod machine;
 mod messages;
 mod publish;
+mod recovery;
 mod signaling;
 mod stats;
 
 pub use messages::SEND_BUFFER_LIMIT;
+pub use recovery::{ATTEMPT_CONNECT_MS, ATTEMPT_SIGNALING_MS, GRACE_MS};
 pub use signaling::ws_url;
 
 use reactor_protocol::coordinator::{ClientFrame, TOKENS_PATH};
@@ -81,6 +83,10 @@ pub struct Session<V> {
     start_deferred: bool,
     /// The model's schema, from its arrival until teardown.
     schema: Option<V>,
+    /// Tag of the current peer connection (see [`Session::handle_peer`]).
+    peer: u32,
+    /// The machine link is being re-made.
+    recovery: Option<recovery::Recovery>,
 }
 
 impl<V> Session<V> {
@@ -105,6 +111,8 @@ impl<V> Session<V> {
             stopping: None,
             start_deferred: false,
             schema: None,
+            peer: 0,
+            recovery: None,
         }
     }
 
@@ -260,13 +268,13 @@ impl<V> Session<V> {
                     }
                 }
             }
-            Input::PeerFailed(failure) => self.fail_machine(now, failure.message()),
+            Input::PeerFailed(failure) => self.link_dropped(now, failure.message()),
             Input::PeerState(state) => self.on_peer_state(now, state),
             Input::MaxMessageSize(size) => self.max_message_size = size,
             Input::ChannelOpen(channel) => self.on_channel_open(channel),
             Input::ChannelClosed(channel) => {
                 let name = channel_name(channel);
-                self.fail_machine(now, format!("the `{name}` data channel closed"));
+                self.link_dropped(now, format!("the `{name}` data channel closed"));
             }
             Input::DataMessage { scope, data } => {
                 // Runtime messages (mediaStats, modelSchema) are the SDK's own business.
@@ -295,6 +303,16 @@ impl<V> Session<V> {
             (Timer::Ping, Phase::Machine(_)) => self.ping(),
             (Timer::Stats, Phase::Machine(_)) => self.read_stats(),
             (Timer::Publish, Phase::Machine(_)) => self.publish_timed_out(now),
+            (Timer::Grace, Phase::Machine(_)) => self.grace_over(now),
+            (Timer::Reconnect, Phase::Machine(_)) => self.start_attempt(),
+            (Timer::Step, Phase::Machine(link)) if self.recovery.is_some() => {
+                let why = if link.answer_set {
+                    "the new connection did not come up in time"
+                } else {
+                    "the machine did not answer the new offer in time"
+                };
+                self.attempt_failed(now, why.into());
+            }
             (Timer::AnswerPoll, Phase::Machine(link)) => {
                 let request = link.get_answer();
                 self.actions.push_back(Action::Http(request));
@@ -385,6 +403,7 @@ impl<V> Session<V> {
             self.stopping.get_or_insert_with(Vec::new);
         }
         self.start_deferred = false;
+        self.recovery = None;
         self.actions.push_back(Action::Teardown);
         self.phase = Phase::Idle;
         self.waiting = None;

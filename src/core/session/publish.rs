@@ -75,6 +75,12 @@ impl<V> Session<V> {
             waiting.push(promise);
             return Ok(true);
         }
+        self.request_publish(input, vec![promise]);
+        Ok(true)
+    }
+
+    /// Asks the runtime for `input`'s publisher slot; `waiting` settle with its answer.
+    fn request_publish(&mut self, input: String, waiting: Vec<PromiseId>) {
         self.publishing.requests_made += 1;
         let request_id = format!("publish-{}", self.publishing.requests_made);
         let request = ControlMessage::Request(ControlRequest {
@@ -84,8 +90,28 @@ impl<V> Session<V> {
         });
         self.send(Channel::Control, Outgoing::Control(request));
         self.set_timer(Timer::Publish, PUBLISH_TIMEOUT_MS);
-        self.publishing.request = Some((request_id, vec![promise]));
-        Ok(true)
+        self.publishing.request = Some((request_id, waiting));
+    }
+
+    /// The machine link was re-made: the new peer already sends the camera
+    /// (the shell moves the track over), but a runtime starts a new
+    /// connection's input paused until `publish_track`, and keeps the slot
+    /// under the replaced connection's id: `unpublish_track` first frees it.
+    /// A request that was in flight is made again for those waiting on it.
+    pub(super) fn publish_again(&mut self) {
+        let waiting = match self.publishing.request.take() {
+            Some((_, waiting)) => waiting,
+            None if self.publishing.published => Vec::new(),
+            None => return,
+        };
+        let Some(input) = self.input_track() else { return };
+        self.publishing.published = false;
+        let notice = ControlMessage::Notification(TrackNotification {
+            event: TrackEvent::UnpublishTrack,
+            data: TrackRef { name: input.clone() },
+        });
+        self.send(Channel::Control, Outgoing::Control(notice));
+        self.request_publish(input, waiting);
     }
 
     fn input_track(&self) -> Option<String> {

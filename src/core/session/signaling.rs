@@ -11,6 +11,9 @@ use crate::core::{Options, ReactorError, Status, WaitingInfo};
 
 impl<V> Session<V> {
     pub(super) fn on_http(&mut self, now: f64, purpose: Purpose, result: HttpResult) {
+        if self.recovery_http(now, purpose, &result) {
+            return;
+        }
         let (status, reply) = match result {
             HttpResult::Answered { status, reply } => (status, reply),
             HttpResult::Failed(why) => return self.fail(unreachable_error(purpose, &self.options, why, now)),
@@ -57,7 +60,8 @@ impl<V> Session<V> {
                 if let Phase::Machine(link) = &mut self.phase {
                     link.answer_set = true;
                     self.actions.push_back(Action::SetRemoteAnswer(answer.sdp_answer));
-                    self.set_timer(Timer::Step, CONNECT_TIMEOUT_MS);
+                    let ms = if self.recovering() { super::ATTEMPT_CONNECT_MS } else { CONNECT_TIMEOUT_MS };
+                    self.set_timer(Timer::Step, ms);
                 }
             }
             (Purpose::GetAnswer, _) => self.set_timer(Timer::AnswerPoll, ANSWER_POLL_MS),

@@ -235,7 +235,7 @@ fn ice_that_fails_before_ready() {
 
 #[test]
 fn disconnected_peer_state_alone_is_not_fatal() {
-    let mut d = Driver::new();
+    let mut d = Driver::without_reconnect();
     d.reach_ready();
     assert!(d.input(Input::PeerState(PeerState::Disconnected)).is_empty());
     assert_eq!(d.session.status(), Status::Ready);
@@ -254,7 +254,7 @@ fn assert_broke(d: &Driver, actions: &[A], code: ErrorCode) {
 
 #[test]
 fn peer_failing_after_ready() {
-    let mut d = Driver::new();
+    let mut d = Driver::without_reconnect();
     d.reach_ready();
     let actions = d.input(Input::PeerState(PeerState::Failed));
     assert_broke(&d, &actions, ErrorCode::GpuConnectionError);
@@ -262,7 +262,7 @@ fn peer_failing_after_ready() {
 
 #[test]
 fn channel_closing_after_ready() {
-    let mut d = Driver::new();
+    let mut d = Driver::without_reconnect();
     d.reach_ready();
     let actions = d.input(Input::ChannelClosed(Channel::Data));
     assert_broke(&d, &actions, ErrorCode::GpuConnectionError);

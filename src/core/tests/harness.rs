@@ -37,6 +37,11 @@ impl Driver {
         Driver { session: Session::new(options) }
     }
 
+    /// `reconnect: false`: a dropped machine link ends the session.
+    pub fn without_reconnect() -> Self {
+        Driver::with(Options { reconnect: Vec::new(), ..options() })
+    }
+
     /// Every action queued so far.
     pub fn drain(&mut self) -> Vec<A> {
         std::iter::from_fn(|| self.session.poll_action()).collect()

@@ -173,7 +173,7 @@ fn unpublish_while_the_answer_is_pending_rejects_the_publish() {
 
 #[test]
 fn a_pending_publish_rejects_with_the_error_that_ended_the_connection() {
-    let mut d = Driver::new();
+    let mut d = Driver::without_reconnect();
     d.reach_ready();
     let promise = pending(d.session.publish(NOW, Some("cam".into())));
     d.drain();

@@ -1,0 +1,187 @@
+//! Machine link recovery. When the peer connection of a ready session
+//! drops (`failed`, `disconnected` for longer than [`GRACE_MS`], or a data
+//! channel closing on its own), the SDK builds a new peer and offers it on
+//! the same machine connection (`PUT …/sdp_params`: the runtime replaces the
+//! connection and keeps the session), under the `reconnect` policy. Status
+//! meanwhile: `connecting`; `reconnecting` before each attempt,
+//! `reconnected` once the new link is up as at first connect.
+//!
+//! A new peer and not an ICE restart: the runtime answers a re-offer with a
+//! new transport (a new DTLS certificate and SCTP association), which the
+//! old browser peer cannot take (see PROTOCOL.md, "Reconnect").
+
+use reactor_protocol::ErrorCode;
+
+use super::{Phase, Session};
+use crate::core::io::{Action, Event, HttpResult, Input, LinkKind, Purpose, Reply, Timer};
+use crate::core::{ReactorError, Status};
+
+/// How long a ready peer may stay `disconnected` before it is re-made.
+/// Chromium says `disconnected` about 2.5 s after the last packet from the
+/// machine; a blip shorter than both (a freeze, a dropped burst) heals in
+/// place without losing anything, and beyond it a re-offer is far quicker
+/// than waiting for `failed` (about 30 s).
+pub const GRACE_MS: u32 = 2_000;
+/// From the start of an attempt to the machine's answer: a real runtime
+/// builds a new media pipeline for it (2.3–2.9 s measured on 2 cores).
+pub const ATTEMPT_SIGNALING_MS: u32 = 8_000;
+/// From the answer to the new link up (ICE, DTLS, channels: ~100 ms on loopback).
+pub const ATTEMPT_CONNECT_MS: u32 = 5_000;
+
+#[derive(Debug)]
+pub(super) struct Recovery {
+    /// Attempts started so far.
+    attempt: u32,
+    /// When the link dropped (ms since the epoch).
+    since: f64,
+    /// Why it dropped.
+    reason: String,
+    /// Why the last attempt failed.
+    last: Option<String>,
+}
+
+impl<V> Session<V> {
+    /// The tag of the current peer connection: the shell passes it back
+    /// with every input of that peer and of its signaling
+    /// ([`Self::handle_peer`]).
+    pub fn peer(&self) -> u32 {
+        self.peer
+    }
+
+    /// An input of peer `peer`, or of its signaling: dropped when that peer
+    /// has been replaced, so that an old peer never reaches a new one.
+    pub fn handle_peer(&mut self, now: f64, generation: u32, peer: u32, input: Input<V>) {
+        if peer == self.peer {
+            self.handle(now, generation, input);
+        }
+    }
+
+    pub(super) fn recovering(&self) -> bool {
+        self.recovery.is_some()
+    }
+
+    /// A new peer as `plan` says, with a new tag.
+    pub(super) fn create_peer(&mut self, plan: crate::core::PeerPlan) {
+        self.peer = self.peer.wrapping_add(1);
+        self.actions.push_back(Action::CreatePeer(plan));
+    }
+
+    /// The machine link broke: a ready one is re-made (unless the policy
+    /// says never), an attempt's is retried; before ready it is the end.
+    pub(super) fn link_dropped(&mut self, now: f64, why: String) {
+        if self.recovering() {
+            return self.attempt_failed(now, why);
+        }
+        let Phase::Machine(link) = &mut self.phase else { return };
+        if !link.ready || self.options.reconnect.is_empty() {
+            return self.fail_machine(now, why);
+        }
+        link.ready = false;
+        // Late events of the dropped peer must not count for the next one.
+        self.peer = self.peer.wrapping_add(1);
+        for timer in [Timer::Grace, Timer::Ping, Timer::Stats, Timer::Publish] {
+            self.actions.push_back(Action::CancelTimer(timer));
+        }
+        self.stats = super::stats::Stats::default();
+        self.recovery = Some(Recovery { attempt: 0, since: now, reason: why, last: None });
+        self.set_status(Status::Connecting);
+        self.schedule_attempt(now);
+    }
+
+    /// `disconnected` while ready: re-made if it does not come back in time.
+    pub(super) fn peer_disconnected(&mut self) {
+        let ready = matches!(&self.phase, Phase::Machine(link) if link.ready);
+        if ready && !self.options.reconnect.is_empty() {
+            self.set_timer(Timer::Grace, GRACE_MS);
+        }
+    }
+
+    pub(super) fn grace_over(&mut self, now: f64) {
+        let why = format!("the peer connection stayed disconnected for {GRACE_MS} ms");
+        self.link_dropped(now, why);
+    }
+
+    fn schedule_attempt(&mut self, now: f64) {
+        let Some(recovery) = &mut self.recovery else { return };
+        let Some(&delay_ms) = self.options.reconnect.get(recovery.attempt as usize) else {
+            return self.give_up(now);
+        };
+        recovery.attempt += 1;
+        let reason = recovery.last.clone().unwrap_or_else(|| recovery.reason.clone());
+        let event = Event::Reconnecting { link: LinkKind::Machine, attempt: recovery.attempt, delay_ms, reason };
+        self.actions.push_back(Action::Emit(event));
+        self.set_timer(Timer::Reconnect, delay_ms);
+    }
+
+    /// A new peer, offered on the same machine connection.
+    pub(super) fn start_attempt(&mut self) {
+        let Phase::Machine(link) = &self.phase else { return };
+        let link = link.again();
+        self.create_peer(link.plan.clone());
+        self.phase = Phase::Machine(link);
+        self.set_timer(Timer::Step, ATTEMPT_SIGNALING_MS);
+    }
+
+    pub(super) fn attempt_failed(&mut self, now: f64, why: String) {
+        let Some(recovery) = &mut self.recovery else { return };
+        recovery.last = Some(why);
+        self.peer = self.peer.wrapping_add(1);
+        self.actions.push_back(Action::CancelTimer(Timer::Step));
+        self.actions.push_back(Action::CancelTimer(Timer::AnswerPoll));
+        self.schedule_attempt(now);
+    }
+
+    fn give_up(&mut self, now: f64) {
+        let Some(recovery) = self.recovery.take() else { return };
+        let message = format!(
+            "the machine connection dropped ({}) and {} attempt(s) to re-make it failed (the last: {})",
+            recovery.reason,
+            recovery.attempt,
+            recovery.last.as_deref().unwrap_or("none made")
+        );
+        self.fail(ReactorError::new(ErrorCode::GpuConnectionError, message, now));
+    }
+
+    /// At `ready` again: the link is back.
+    pub(super) fn link_restored(&mut self) {
+        let Some(recovery) = self.recovery.take() else { return };
+        let downtime_ms = self.now - recovery.since;
+        let event = Event::Reconnected { link: LinkKind::Machine, attempts: recovery.attempt, downtime_ms };
+        self.actions.push_back(Action::Emit(event));
+        self.publish_again();
+    }
+
+    /// During recovery, a signaling answer that fails the attempt (true:
+    /// handled here). The runtime forgets a connection once its side saw
+    /// the peer go, and answers the re-offer 404: the same offer then goes
+    /// to a newly registered connection of the same session.
+    pub(super) fn recovery_http(&mut self, now: f64, purpose: Purpose, result: &HttpResult) -> bool {
+        if !self.recovering() || !purpose.is_signaling() {
+            return false;
+        }
+        let what = purpose.describe();
+        let why = match result {
+            HttpResult::Failed(why) => format!("{what} failed: {why}"),
+            HttpResult::Answered { status, reply: Reply::Error(body) } => {
+                format!("{what} failed with HTTP {status}: {}", body.message)
+            }
+            HttpResult::Answered { status, reply: Reply::Unreadable(error) } => {
+                format!("unreadable answer to {what} (HTTP {status}): {error}")
+            }
+            HttpResult::Answered { status, .. } if (200..300).contains(status) => return false,
+            HttpResult::Answered { status: 404, .. } if purpose == Purpose::PostOffer => {
+                if let Phase::Machine(link) = &mut self.phase {
+                    if link.reoffer {
+                        let request = link.register_again();
+                        self.actions.push_back(Action::Http(request));
+                        return true;
+                    }
+                }
+                format!("{what} failed with HTTP 404")
+            }
+            HttpResult::Answered { status, .. } => format!("{what} failed with HTTP {status}"),
+        };
+        self.attempt_failed(now, why);
+        true
+    }
+}
