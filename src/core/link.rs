@@ -22,6 +22,10 @@ pub(crate) struct Link {
     pub reoffer: bool,
     /// The offer last sent, for posting it again on a new connection.
     sent: Option<SdpOffer>,
+    /// The machine's answer, once applied.
+    answer: Option<String>,
+    /// The answer of the connection this link replaces.
+    replaced: Option<String>,
     offer_posted: bool,
     pub answer_set: bool,
     candidates: Vec<IceCandidate>,
@@ -43,6 +47,8 @@ impl Link {
             offer: None,
             reoffer: false,
             sent: None,
+            answer: None,
+            replaced: None,
             offer_posted: false,
             answer_set: false,
             candidates: Vec::new(),
@@ -61,7 +67,21 @@ impl Link {
         let mut link = Link::new(self.base.clone(), self.bearer.clone(), self.plan.clone());
         link.connection_id = self.connection_id.clone();
         link.reoffer = link.connection_id.is_some();
+        link.replaced = self.answer.clone().or_else(|| self.replaced.clone());
         link
+    }
+
+    /// The machine's answer to apply, or `None` when it is still the one of
+    /// the connection being replaced: a runtime serves that one until it has
+    /// built the new transport (2.10.1 takes 2–3 s), and it cannot work for
+    /// the new peer.
+    pub fn accept_answer(&mut self, sdp: String) -> Option<String> {
+        if self.replaced.as_deref() == Some(sdp.as_str()) {
+            return None;
+        }
+        self.answer_set = true;
+        self.answer = Some(sdp.clone());
+        Some(sdp)
     }
 
     /// The runtime no longer knows the connection (it dropped it when its

@@ -243,7 +243,8 @@ async fn post_offer(
         };
         match &connection.rtc {
             // As the runtime: a new offer on a live connection replaces its
-            // transport and keeps the session (its reconnect)…
+            // transport and keeps the session (its reconnect); until the new
+            // answer is ready, the old one is what `GET` serves…
             Some(rtc) if rtc.is_alive() => rtc.send(RtcCmd::Offer { offer, reply }),
             // …and a connection whose peer went is forgotten.
             Some(_) => {
@@ -255,9 +256,9 @@ async fn post_offer(
                 let model = state.kind.instantiate();
                 connection.rtc =
                     Some(rtc::spawn(connection_id.to_string(), offer, candidates, model, state.fps, reply));
+                connection.answer = Answer::Pending;
             }
         }
-        connection.answer = Answer::Pending;
     }
     let waiting = state.clone();
     let id = connection_id;

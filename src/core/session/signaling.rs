@@ -58,8 +58,10 @@ impl<V> Session<V> {
             }
             (Purpose::GetAnswer, Reply::Answer(answer)) => {
                 if let Phase::Machine(link) = &mut self.phase {
-                    link.answer_set = true;
-                    self.actions.push_back(Action::SetRemoteAnswer(answer.sdp_answer));
+                    let Some(sdp) = link.accept_answer(answer.sdp_answer) else {
+                        return self.set_timer(Timer::AnswerPoll, ANSWER_POLL_MS);
+                    };
+                    self.actions.push_back(Action::SetRemoteAnswer(sdp));
                     let ms = if self.recovering() { super::ATTEMPT_CONNECT_MS } else { CONNECT_TIMEOUT_MS };
                     self.set_timer(Timer::Step, ms);
                 }

@@ -34,6 +34,11 @@ fn reconnected(actions: &[A]) -> Vec<(u32, f64)> {
         .collect()
 }
 
+/// The answer of the transport a runtime builds for a re-offer.
+fn fresh_answer() -> reactor_protocol::runtime::SdpAnswer {
+    reactor_protocol::runtime::SdpAnswer { sdp_answer: "v=0 new transport".into(), connection_id: "c-1".into() }
+}
+
 fn created_peers(actions: &[A]) -> usize {
     actions.iter().filter(|a| matches!(a, Action::CreatePeer(_))).count()
 }
@@ -52,7 +57,7 @@ fn attempt(d: &mut Driver) -> Vec<A> {
 /// The attempt's answer applied and the new link up.
 fn attempt_succeeds(d: &mut Driver) -> Vec<A> {
     let mut all = d.http(Purpose::PostOffer, 202, Reply::Connection(conn()));
-    all.extend(d.http(Purpose::GetAnswer, 200, Reply::Answer(answer())));
+    all.extend(d.http(Purpose::GetAnswer, 200, Reply::Answer(fresh_answer())));
     all.extend(d.up());
     all
 }
@@ -81,7 +86,7 @@ fn a_failed_peer_is_re_made_on_the_same_connection() {
 
     let answered = d.http(Purpose::PostOffer, 202, Reply::Connection(conn()));
     assert_eq!(http_requests(&answered)[0].purpose, Purpose::GetAnswer);
-    let applied = d.http(Purpose::GetAnswer, 200, Reply::Answer(answer()));
+    let applied = d.http(Purpose::GetAnswer, 200, Reply::Answer(fresh_answer()));
     assert!(applied.contains(&Action::SetTimer { timer: Timer::Step, ms: ATTEMPT_CONNECT_MS }));
     assert_eq!(d.session.status(), Status::Connecting, "not ready before the link is up");
 
@@ -154,7 +159,7 @@ fn attempts_follow_the_delays_then_give_up_with_gpu_connection_error() {
     // The second answers, but its link never comes up.
     attempt(&mut d);
     d.http(Purpose::PostOffer, 202, Reply::Connection(conn()));
-    d.http(Purpose::GetAnswer, 200, Reply::Answer(answer()));
+    d.http(Purpose::GetAnswer, 200, Reply::Answer(fresh_answer()));
     let actions = d.input(Input::Timer(Timer::Step));
     let errs = errors(&actions);
     assert_eq!(errs.len(), 1);
@@ -224,7 +229,7 @@ fn a_replaced_peer_and_its_signaling_cannot_reach_the_new_one() {
         Input::ChannelOpen(Channel::Control),
         Input::Http {
             purpose: Purpose::GetAnswer,
-            result: HttpResult::Answered { status: 200, reply: Reply::Answer(answer()) },
+            result: HttpResult::Answered { status: 200, reply: Reply::Answer(fresh_answer()) },
         },
         Input::ChannelClosed(Channel::Data),
     ] {
@@ -254,7 +259,7 @@ fn downtime_is_measured_from_the_drop() {
     d.session.handle(NOW + 100.0, g, Input::Timer(Timer::Reconnect));
     d.input(offer_ready());
     d.http(Purpose::PostOffer, 202, Reply::Connection(conn()));
-    d.http(Purpose::GetAnswer, 200, Reply::Answer(answer()));
+    d.http(Purpose::GetAnswer, 200, Reply::Answer(fresh_answer()));
     d.input(Input::PeerState(PeerState::Connected));
     d.input(Input::ChannelOpen(Channel::Data));
     d.session.handle(NOW + 750.0, g, Input::ChannelOpen(Channel::Control));
@@ -395,4 +400,18 @@ fn without_a_policy_disconnected_sets_no_grace_and_a_drop_ends_the_session() {
     assert!(reconnecting(&actions).is_empty());
     assert_eq!(errors(&actions)[0].code, ErrorCode::GpuConnectionError);
     assert!(actions.contains(&Action::Teardown));
+}
+
+#[test]
+fn the_replaced_connection_s_answer_is_not_taken_for_the_new_one() {
+    let mut d = Driver::new();
+    d.reach_ready();
+    d.input(Input::PeerState(PeerState::Failed));
+    attempt(&mut d);
+    d.http(Purpose::PostOffer, 202, Reply::Connection(conn()));
+    // The runtime still serves the old answer while it builds the new transport.
+    let actions = d.http(Purpose::GetAnswer, 200, Reply::Answer(answer()));
+    assert_eq!(actions, vec![Action::SetTimer { timer: Timer::AnswerPoll, ms: ANSWER_POLL_MS }]);
+    let actions = d.http(Purpose::GetAnswer, 200, Reply::Answer(fresh_answer()));
+    assert!(actions.contains(&Action::SetRemoteAnswer("v=0 new transport".into())));
 }

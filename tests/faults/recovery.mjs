@@ -1,0 +1,162 @@
+// What the machine-link fault tests share: a page instrumented to count what
+// the SDK leaves behind (open RTCPeerConnections, listeners on peers and
+// channels, pending SDK timers), a Reactor whose every event is recorded
+// with its time, and the measurements the README's "When the network
+// fails" table is made of.
+import assert from "node:assert/strict";
+import { waitFor } from "../e2e/harness.mjs";
+import { installRecorder } from "../e2e/page.mjs";
+
+/** Page init script: counts what could leak. */
+export const INSTRUMENT = `(() => {
+  const Native = window.RTCPeerConnection;
+  const peers = [];
+  window.RTCPeerConnection = class extends Native {
+    constructor(...args) {
+      super(...args);
+      peers.push(this);
+      // A property handler, not a listener: not counted below, and the SDK's own are listeners.
+      const n = peers.length;
+      this.onconnectionstatechange = () => window.__peerStates.push({ at: Date.now(), name: "peer", e: "#" + n + " " + this.connectionState });
+    }
+  };
+  window.__peerStates = [];
+  window.__leaks = () => {
+    const open = peers.filter((pc) => pc.signalingState !== "closed");
+    return { peersMade: peers.length, peersOpen: open.length, listeners: held, sdkTimers: timers.size };
+  };
+  window.__newestPeer = () => peers.filter((pc) => pc.signalingState !== "closed").at(-1);
+  // Listeners on peers and channels: the SDK's only ones there.
+  let held = 0;
+  const registry = new WeakMap();
+  const watched = (t) => t instanceof Native || t instanceof RTCDataChannel;
+  const add = EventTarget.prototype.addEventListener;
+  const remove = EventTarget.prototype.removeEventListener;
+  EventTarget.prototype.addEventListener = function (type, fn, options) {
+    if (watched(this) && fn) {
+      const byType = registry.get(this) ?? new Map();
+      registry.set(this, byType);
+      const fns = byType.get(type) ?? new Set();
+      byType.set(type, fns);
+      if (!fns.has(fn)) { fns.add(fn); held++; }
+    }
+    return add.call(this, type, fn, options);
+  };
+  EventTarget.prototype.removeEventListener = function (type, fn, options) {
+    if (registry.get(this)?.get(type)?.delete(fn)) held--;
+    return remove.call(this, type, fn, options);
+  };
+  // Timers the SDK set (told apart by the caller's stack) and has not cleared.
+  const timers = new Set();
+  const set = window.setTimeout, clear = window.clearTimeout;
+  window.setTimeout = function (fn, ms, ...rest) {
+    const sdk = /reactor_sdk/.test(new Error().stack);
+    const id = set.call(window, (...a) => { timers.delete(id); return typeof fn === "function" ? fn(...a) : undefined; }, ms, ...rest);
+    if (sdk) timers.add(id);
+    return id;
+  };
+  window.clearTimeout = function (id) { timers.delete(id); return clear.call(window, id); };
+})();`;
+
+/**
+ * Loads the SDK, makes `r` with `options`, connects it and publishes the
+ * fake camera (the models here are video-to-video); every event recorded
+ * with its time (Date.now).
+ */
+export async function connectRecorded(page, options) {
+  await page.evaluate(installRecorder);
+  return page.evaluate(
+    async (options) => {
+      const r = make(options);
+      const rec = rRec;
+      rec.timeline = [];
+      for (const name of ["statusChanged", "reconnecting", "reconnected", "error", "streamChanged", "schemaReceived"]) {
+        r.on(name, (e) => rec.timeline.push({ at: Date.now(), name, e: name === "streamChanged" || name === "schemaReceived" ? !!e : name === "error" ? { code: e.code, message: e.message } : e }));
+      }
+      await r.connect();
+      window.camera = await navigator.mediaDevices.getUserMedia({ video: true });
+      await r.publishVideoStream(camera);
+    },
+    options,
+  );
+}
+
+/** `connectRecorded` for the simulated `echo` model through the coordinator at `coordinatorUrl`. */
+export const connectEcho = (page, coordinatorUrl, options = {}) =>
+  connectRecorded(page, { modelName: "echo", insecureApiKey: "dev-key", coordinatorUrl, ...options });
+
+export const leaks = (page) => page.evaluate(() => window.__leaks());
+/** The SDK's events, and the peer connections' states, in time order. */
+export const timeline = (page) =>
+  page.evaluate(() => [...rRec.timeline, ...window.__peerStates].sort((a, b) => a.at - b.at));
+export const status = (page) => page.evaluate(() => r.getStatus());
+
+/** Frames the newest peer has decoded. */
+export const framesDecoded = (page) =>
+  page.evaluate(async () => {
+    const pc = window.__newestPeer();
+    if (!pc) return 0;
+    for (const report of (await pc.getStats()).values()) {
+      if (report.type === "inbound-rtp" && report.kind === "video") return report.framesDecoded ?? 0;
+    }
+    return 0;
+  });
+
+/** Resolves with the time (Date.now) new video frames are seen after `since`. */
+export async function framesFlowAgain(page, { timeoutMs, what = "video frames again" }) {
+  const before = await framesDecoded(page);
+  let at = 0;
+  await waitFor(
+    async () => {
+      const now = await framesDecoded(page);
+      // A new peer counts from zero: any frame of it is a new one.
+      if (now > before || (now > 0 && now < before)) return (at = Date.now());
+      return false;
+    },
+    { timeoutMs, intervalMs: 50, what },
+  );
+  return at;
+}
+
+/** Sends `count` messages (plus a last one) and asserts each comes back exactly once. */
+export async function messagesArriveOnce(page, tag, count = 20) {
+  const result = await page.evaluate(
+    async ({ tag, count }) => {
+      const echoes = () => rRec.messages.filter((m) => m?.type === "echo" && m.data?.data?.tag === tag);
+      for (let n = 0; n <= count; n++) await r.sendMessage({ type: "probe", data: { tag, n } });
+      // The channel keeps order: once the last is back, every earlier one (and any copy) is too.
+      const deadline = Date.now() + 10_000;
+      while (!echoes().some((m) => m.data.data.n === count) && Date.now() < deadline) {
+        await new Promise((resolve) => requestAnimationFrame(resolve));
+      }
+      return echoes().map((m) => m.data.data.n);
+    },
+    { tag, count },
+  );
+  const expected = Array.from({ length: count + 1 }, (_, n) => n);
+  assert.deepEqual(result, expected, `each message echoed once, in order (${tag})`);
+}
+
+/** The coordinator's view: `{ sessions, clients, sockets_open, … }`. */
+export async function coordinatorStats(baseUrl) {
+  const response = await fetch(`${baseUrl}/stats`);
+  return response.json();
+}
+
+/** Ends the session and checks that nothing of it is left, in the page or the coordinator. */
+export async function disconnectClean(page, baseUrl) {
+  await page.evaluate(() => r.disconnect());
+  await page.waitForFunction(() => {
+    const l = window.__leaks();
+    return l.peersOpen === 0 && l.listeners === 0 && l.sdkTimers === 0;
+  }, null, { timeout: 10_000 }).catch(async (e) => {
+    throw new Error(`left behind after disconnect: ${JSON.stringify(await leaks(page))}`, { cause: e });
+  });
+  await waitFor(async () => (await coordinatorStats(baseUrl)).sessions === 0, {
+    timeoutMs: 10_000,
+    what: "the coordinator to hold no session",
+  });
+}
+
+/** Seconds, rounded to 0.1, for the report. */
+export const secs = (ms) => Math.round(ms / 100) / 10;
