@@ -24,6 +24,9 @@ use super::sink::{Feed, Sink};
 use super::socket::Socket;
 use super::{http, json, schema};
 
+/// An input to handle: its generation, its peer's tag (for a peer's inputs), the input.
+type Inbound = (u32, Option<u32>, Input<JsValue>);
+
 pub struct Driver {
     me: Weak<Driver>,
     core: RefCell<Session<JsValue>>,
@@ -34,8 +37,7 @@ pub struct Driver {
     /// The JS object of the last error, so `getLastError()` returns the
     /// very object the `error` event carried.
     last_error: RefCell<Option<(ReactorError, JsValue)>>,
-    /// Inputs to handle: generation, peer tag (for a peer's inputs), input.
-    inbox: RefCell<VecDeque<(u32, Option<u32>, Input<JsValue>)>>,
+    inbox: RefCell<VecDeque<Inbound>>,
     busy: Cell<bool>,
 }
 
