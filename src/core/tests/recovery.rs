@@ -39,6 +39,16 @@ fn fresh_answer() -> reactor_protocol::runtime::SdpAnswer {
     reactor_protocol::runtime::SdpAnswer { sdp_answer: "v=0 new transport".into(), connection_id: "c-1".into() }
 }
 
+/// The runtime's yes to `publish_track` request `id`.
+fn granted(id: &str) -> Input<String> {
+    Input::ControlResponse(ControlResponse {
+        method: ControlMethod::PublishTrack,
+        request_id: id.into(),
+        data: Empty {},
+        error: None,
+    })
+}
+
 fn created_peers(actions: &[A]) -> usize {
     actions.iter().filter(|a| matches!(a, Action::CreatePeer(_))).count()
 }
@@ -295,15 +305,7 @@ fn a_published_camera_is_published_again_on_the_new_connection() {
     d.reach_ready();
     let promise = pending(d.session.publish(NOW, Some("cam".into())));
     d.drain();
-    let ok = |id: &str| {
-        Input::ControlResponse(ControlResponse {
-            method: ControlMethod::PublishTrack,
-            request_id: id.into(),
-            data: Empty {},
-            error: None,
-        })
-    };
-    let actions = d.input(ok("publish-1"));
+    let actions = d.input(granted("publish-1"));
     assert!(actions.contains(&Action::Settle { promise, result: Ok(()) }));
     d.input(Input::PeerState(PeerState::Failed));
     attempt(&mut d);
@@ -325,7 +327,7 @@ fn a_published_camera_is_published_again_on_the_new_connection() {
     });
     assert_eq!(controls[1..], [&unpublish, &publish], "after resume_track: {controls:#?}");
     // The answer settles nothing anyone waits for, and leaves it published.
-    let actions = d.input(ok("publish-2"));
+    let actions = d.input(granted("publish-2"));
     assert!(errors(&actions).is_empty() && settled(&actions).is_empty());
 }
 
@@ -340,12 +342,7 @@ fn a_publish_in_flight_when_the_link_dropped_is_answered_after_it() {
     assert!(dropped.contains(&Action::CancelTimer(Timer::Publish)));
     attempt(&mut d);
     attempt_succeeds(&mut d);
-    let actions = d.input(Input::ControlResponse(ControlResponse {
-        method: ControlMethod::PublishTrack,
-        request_id: "publish-2".into(),
-        data: Empty {},
-        error: None,
-    }));
+    let actions = d.input(granted("publish-2"));
     assert!(actions.contains(&Action::Settle { promise, result: Ok(()) }));
 }
 
