@@ -29,8 +29,9 @@ pub struct Driver {
     core: RefCell<Session<JsValue>>,
     connection: RefCell<Option<Connection>>,
     listeners: RefCell<Listeners>,
-    /// `resolve` and `reject` of every promise the core will settle.
-    promises: RefCell<Vec<(PromiseId, Function, Function)>>,
+    /// `resolve` and `reject` of every promise the core will settle; mostly
+    /// settled oldest first (queued messages), so found at the front.
+    promises: RefCell<VecDeque<(PromiseId, Function, Function)>>,
     /// The JS object of the last error, so `getLastError()` returns the
     /// very object the `error` event carried.
     last_error: RefCell<Option<(ReactorError, JsValue)>>,
@@ -116,7 +117,7 @@ impl Driver {
             Outcome::Done => Promise::resolve(&JsValue::UNDEFINED),
             Outcome::Failed(err) => Promise::reject(&self.error_js(&err)),
             Outcome::Pending(id) => Promise::new(&mut |resolve, reject| {
-                self.promises.borrow_mut().push((id, resolve, reject));
+                self.promises.borrow_mut().push_back((id, resolve, reject));
             }),
         };
         self.run_actions();
@@ -174,7 +175,7 @@ impl Driver {
             drop(slot);
             // Every application send is answered, or its promise would hang.
             if let Action::Send { message: Outgoing::Application { promise, .. }, .. } = action {
-                self.core.borrow_mut().sent(now(), promise, Some("the connection is closed".into()));
+                self.core.borrow_mut().sent(now(), promise, Err("the connection is closed".into()));
             }
             return;
         };
@@ -237,22 +238,22 @@ impl Driver {
                     Outgoing::Runtime(message) => (to_json(&Envelope { scope: Scope::Runtime, data: message }), None),
                     Outgoing::Control(message) => (to_json(&message), None),
                 };
-                let refused = match conn.peer.as_ref().map(|peer| peer.send(channel, &text)) {
-                    Some(Ok(())) => None,
-                    Some(Err(e)) => Some(json::describe(&e)),
-                    None => Some("there is no peer connection".into()),
+                let taken = match conn.peer.as_ref().map(|peer| peer.send(channel, &text).map(|()| peer.buffered())) {
+                    Some(Ok(buffered)) => Ok(buffered),
+                    Some(Err(e)) => Err(json::describe(&e)),
+                    None => Err("there is no peer connection".into()),
                 };
                 // A refused runtime or control message means the channel is
                 // closing, and its `close` event will end the session; an
                 // application message's promise says what became of it.
-                answer = promise.map(|promise| (promise, refused));
+                answer = promise.map(|promise| (promise, taken));
                 None
             }
             Action::Emit(_) | Action::Settle { .. } | Action::Teardown => None,
         };
         drop(slot);
-        if let Some((promise, refused)) = answer {
-            self.core.borrow_mut().sent(now(), promise, refused);
+        if let Some((promise, taken)) = answer {
+            self.core.borrow_mut().sent(now(), promise, taken);
         }
         if let Some(input) = failure {
             sink.push(input);
@@ -277,7 +278,7 @@ impl Driver {
         let found = {
             let mut promises = self.promises.borrow_mut();
             let at = promises.iter().position(|(p, _, _)| *p == id);
-            at.map(|at| promises.swap_remove(at))
+            at.and_then(|at| promises.remove(at))
         };
         let Some((_, resolve, reject)) = found else { return };
         let _ = match result {
