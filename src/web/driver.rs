@@ -29,9 +29,8 @@ pub struct Driver {
     core: RefCell<Session<JsValue>>,
     connection: RefCell<Option<Connection>>,
     listeners: RefCell<Listeners>,
-    /// `resolve` and `reject` of every promise the core will settle; mostly
-    /// settled oldest first (queued messages), so found at the front.
-    promises: RefCell<VecDeque<(PromiseId, Function, Function)>>,
+    /// `resolve` and `reject` of every promise the core will settle.
+    promises: RefCell<Vec<(PromiseId, Function, Function)>>,
     /// The JS object of the last error, so `getLastError()` returns the
     /// very object the `error` event carried.
     last_error: RefCell<Option<(ReactorError, JsValue)>>,
@@ -117,7 +116,7 @@ impl Driver {
             Outcome::Done => Promise::resolve(&JsValue::UNDEFINED),
             Outcome::Failed(err) => Promise::reject(&self.error_js(&err)),
             Outcome::Pending(id) => Promise::new(&mut |resolve, reject| {
-                self.promises.borrow_mut().push_back((id, resolve, reject));
+                self.promises.borrow_mut().push((id, resolve, reject));
             }),
         };
         self.run_actions();
@@ -278,7 +277,7 @@ impl Driver {
         let found = {
             let mut promises = self.promises.borrow_mut();
             let at = promises.iter().position(|(p, _, _)| *p == id);
-            at.and_then(|at| promises.remove(at))
+            at.map(|at| promises.swap_remove(at))
         };
         let Some((_, resolve, reject)) = found else { return };
         let _ = match result {
