@@ -20,9 +20,9 @@ use crate::core::io::{Channel, Outgoing, PromiseId};
 use crate::core::ReactorError;
 
 /// While the data channel holds this many bytes unsent, new messages wait in
-/// the SDK. Two `bufferedamountlow` wake-ups per MiB sent keep the per-message
-/// cost low, and the browser's buffer stays far below the ~16 MB at which
-/// Chromium closes the channel.
+/// the SDK. Twice [`SEND_BUFFER_LOW`], so each `bufferedamountlow` wake-up
+/// sends about a MiB rather than one message, and the browser's buffer stays
+/// far below the 16 MiB at which Chromium calls its send queue full.
 pub const SEND_BUFFER_HIGH: usize = 2 << 20;
 /// The channel's `bufferedAmountLowThreshold`: waiting messages go out when
 /// the buffer falls to it. 1 MiB is still tens of milliseconds of sending on
@@ -79,7 +79,7 @@ pub(super) enum Route {
 }
 
 impl<V> Session<V> {
-    /// Where a message of `bytes` goes, with the channel holding `buffered`.
+    /// Where a message goes, with the channel holding `buffered`.
     pub(super) fn route(&self, buffered: usize) -> Route {
         match self.outbox.gate {
             Gate::Open if self.outbox.queue.is_empty() && buffered < SEND_BUFFER_HIGH => Route::Send,
