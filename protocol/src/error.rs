@@ -90,7 +90,7 @@ error_codes! {
     GpuConnectionFailed = "GPU_CONNECTION_FAILED", Gpu, true;
     /// The connection to the machine broke after it was ready.
     GpuConnectionError = "GPU_CONNECTION_ERROR", Gpu, true;
-    /// A message could not be sent: the status is not `ready`, the data channel is backed up (wait and send again), or the browser refused it.
+    /// A message could not be sent, and nothing of it was: the status is not `ready` (outside development mode), the SDK already holds its bound of messages waiting for the data channel (16 MiB or 4,096 messages; await earlier sends), or the browser refused it.
     MessageSendFailed = "MESSAGE_SEND_FAILED", Gpu, true;
     /// The message is not JSON-serializable (cyclic, BigInt, function, `undefined`); nothing was sent.
     InvalidMessage = "INVALID_MESSAGE", Gpu, true;

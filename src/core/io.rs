@@ -213,6 +213,9 @@ pub enum Input<V> {
     PeerState(PeerState),
     /// `RTCSctpTransport.maxMessageSize`, once known.
     MaxMessageSize(usize),
+    /// `bufferedamountlow` on the `data` channel: its buffer fell to
+    /// [`SEND_BUFFER_LOW`](super::SEND_BUFFER_LOW).
+    SendBufferLow,
     ChannelOpen(Channel),
     ChannelClosed(Channel),
     /// A message on the `data` channel; `scope` is `None` when absent or unknown.
@@ -264,7 +267,8 @@ pub struct PeerPlan {
 pub enum Outgoing<V> {
     /// An already-serialized application envelope (JSON text). The shell
     /// answers with [`Session::sent`](super::Session::sent) whether the
-    /// browser took it, which settles `promise`.
+    /// browser took it (and the channel's `bufferedAmount` then), which
+    /// settles `promise`.
     Application {
         envelope: V,
         promise: PromiseId,

@@ -177,7 +177,7 @@ impl Driver {
             drop(slot);
             // Every application send is answered, or its promise would hang.
             if let Action::Send { message: Outgoing::Application { promise, .. }, .. } = action {
-                self.core.borrow_mut().sent(now(), promise, Some("the connection is closed".into()));
+                self.core.borrow_mut().sent(now(), promise, Err("the connection is closed".into()));
             }
             return;
         };
@@ -247,22 +247,22 @@ impl Driver {
                     Outgoing::Runtime(message) => (to_json(&Envelope { scope: Scope::Runtime, data: message }), None),
                     Outgoing::Control(message) => (to_json(&message), None),
                 };
-                let refused = match conn.peer.as_ref().map(|peer| peer.send(channel, &text)) {
-                    Some(Ok(())) => None,
-                    Some(Err(e)) => Some(json::describe(&e)),
-                    None => Some("there is no peer connection".into()),
+                let taken = match conn.peer.as_ref().map(|peer| peer.send(channel, &text).map(|()| peer.buffered())) {
+                    Some(Ok(buffered)) => Ok(buffered),
+                    Some(Err(e)) => Err(json::describe(&e)),
+                    None => Err("there is no peer connection".into()),
                 };
                 // A refused runtime or control message means the channel is
                 // closing, and its `close` event will end the session; an
                 // application message's promise says what became of it.
-                answer = promise.map(|promise| (promise, refused));
+                answer = promise.map(|promise| (promise, taken));
                 None
             }
             Action::Emit(_) | Action::Settle { .. } | Action::Teardown => None,
         };
         drop(slot);
-        if let Some((promise, refused)) = answer {
-            self.core.borrow_mut().sent(now(), promise, refused);
+        if let Some((promise, taken)) = answer {
+            self.core.borrow_mut().sent(now(), promise, taken);
         }
         if let Some(input) = failure {
             sink.push(input);

@@ -13,7 +13,7 @@ use web_sys::{
     RtcRtpTransceiverDirection, RtcRtpTransceiverInit, RtcSdpType, RtcSessionDescriptionInit, RtcTrackEvent,
 };
 
-use crate::core::{Channel, Input, PeerFailure, PeerPlan, PeerState};
+use crate::core::{Channel, Input, PeerFailure, PeerPlan, PeerState, SEND_BUFFER_LOW};
 
 use super::json::{decode, describe, parse, to_js, Opaque};
 use super::sink::{listen, Sink};
@@ -61,6 +61,7 @@ impl Peer {
             }
         }
         let data = pc.create_data_channel(DATA_CHANNEL);
+        data.set_buffered_amount_low_threshold(SEND_BUFFER_LOW as u32);
         let control = pc.create_data_channel(CONTROL_CHANNEL);
         let listeners = vec![
             listen(&pc, "icecandidate", sink, candidate),
@@ -69,6 +70,7 @@ impl Peer {
             listen(&data, "open", sink, |_| Some(Input::ChannelOpen(Channel::Data))),
             listen(&data, "close", sink, |_| Some(Input::ChannelClosed(Channel::Data))),
             listen(&data, "message", sink, data_message),
+            listen(&data, "bufferedamountlow", sink, |_| Some(Input::SendBufferLow)),
             listen(&control, "open", sink, |_| Some(Input::ChannelOpen(Channel::Control))),
             listen(&control, "close", sink, |_| Some(Input::ChannelClosed(Channel::Control))),
             listen(&control, "message", sink, control_message),

@@ -3,6 +3,7 @@
 //! with WebRTC (str0m) and a model that behaves like a real one.
 
 mod api;
+mod backlog;
 pub mod models;
 mod rtc;
 

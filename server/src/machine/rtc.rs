@@ -23,6 +23,7 @@ use str0m::net::{Protocol, Receive};
 use str0m::{Candidate, Event, Input, Output, Rtc};
 use tokio::sync::oneshot;
 
+use super::backlog::{Backlog, SCTP_SEND_BUFFER};
 use super::models::{Model, Outbox};
 use crate::video::codec::{Decoder, Encoder};
 
@@ -105,6 +106,8 @@ struct Peer {
     /// What each negotiated mid carries, from `track_mapping`.
     tracks: HashMap<Mid, (String, TrackDirection)>,
     channels: HashMap<ChannelId, String>,
+    /// Messages waiting for room in the SCTP send buffer.
+    backlog: Backlog,
     /// Output tracks that have not been resumed (all start paused).
     paused: HashSet<String>,
     last_ping: Instant,
@@ -141,6 +144,7 @@ impl Peer {
             model,
             tracks: HashMap::new(),
             channels: HashMap::new(),
+            backlog: Backlog::default(),
             paused: HashSet::new(),
             last_ping: now,
             frame_period: Duration::from_secs_f64(1.0 / fps as f64),
@@ -167,6 +171,8 @@ impl Peer {
         (self.rtc, self.socket, self.local) = (rtc, socket, local);
         self.tracks.clear();
         self.channels.clear();
+        // Replies waiting for the old association's buffer go with it.
+        self.backlog = Backlog::default();
         self.paused.clear();
         self.map_tracks(offer);
         self.decoder = None;
@@ -204,6 +210,7 @@ impl Peer {
                 }
             }
 
+            self.backlog.flush(&mut self.rtc);
             let timeout = match self.drain() {
                 Ok(timeout) => timeout,
                 Err(reason) => return reason,
@@ -326,11 +333,7 @@ impl Peer {
 
     fn send_on(&mut self, label: &str, text: &str) {
         let Some(id) = self.channels.iter().find(|(_, l)| *l == label).map(|(id, _)| *id) else { return };
-        if let Some(mut channel) = self.rtc.channel(id) {
-            if let Err(error) = channel.write(false, text.as_bytes()) {
-                tracing::debug!(%error, label, "channel write failed");
-            }
-        }
+        self.backlog.send(&mut self.rtc, id, text.to_string());
     }
 
     fn send_application(&mut self, out: Outbox) {
@@ -520,6 +523,7 @@ fn transport(offer: &SdpOffer, candidates: Vec<String>) -> Result<(Rtc, UdpSocke
         // Only what the codec module both decodes and encodes, so the
         // browser has to send and receive exactly that.
         .enable_h264(true)
+        .set_sctp_max_buffered_amount(SCTP_SEND_BUFFER)
         .build(Instant::now());
     let candidate = Candidate::host(local, "udp").map_err(|e| e.to_string())?;
     rtc.add_local_candidate(candidate);

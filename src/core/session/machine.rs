@@ -97,6 +97,7 @@ impl<V> Session<V> {
         if let Some(promise) = self.connect_promise.take() {
             self.settle(promise, Ok(()));
         }
-        self.deliver_held();
+        self.resume_sending();
+        self.deliver_held_publish();
     }
 }

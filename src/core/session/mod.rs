@@ -5,12 +5,13 @@
 
 mod machine;
 mod messages;
+mod outbox;
 mod publish;
 mod recovery;
 mod signaling;
 mod stats;
 
-pub use messages::SEND_BUFFER_LIMIT;
+pub use outbox::{SEND_BUFFER_HIGH, SEND_BUFFER_LOW, SEND_QUEUE_BYTES, SEND_QUEUE_MESSAGES};
 pub use recovery::{ATTEMPT_CONNECT_MS, ATTEMPT_SIGNALING_MS, GRACE_MS};
 pub use signaling::ws_url;
 
@@ -71,8 +72,9 @@ pub struct Session<V> {
     actions: VecDeque<Action<V>>,
     next_promise: PromiseId,
     connect_promise: Option<PromiseId>,
-    /// Development mode: messages waiting for `ready`.
-    held: VecDeque<messages::Held<V>>,
+    /// `sendMessage()`s waiting: for `ready` (development mode), for a
+    /// paused link, or for the data channel to drain.
+    outbox: outbox::Outbox<V>,
     publishing: publish::Publishing<V>,
     stats: stats::Stats,
     /// The time of the input being handled.
@@ -104,7 +106,7 @@ impl<V> Session<V> {
             actions: VecDeque::new(),
             next_promise: 0,
             connect_promise: None,
-            held: VecDeque::new(),
+            outbox: outbox::Outbox::default(),
             publishing: publish::Publishing::default(),
             stats: stats::Stats::default(),
             now: 0.0,
@@ -228,7 +230,7 @@ impl<V> Session<V> {
         if let Some(promise) = self.connect_promise.take() {
             self.settle(promise, Err(err.clone()));
         }
-        self.drop_held(err);
+        self.drop_waiting(err);
         self.drop_publish(err);
     }
 
@@ -271,6 +273,7 @@ impl<V> Session<V> {
             Input::PeerFailed(failure) => self.link_dropped(now, failure.message()),
             Input::PeerState(state) => self.on_peer_state(now, state),
             Input::MaxMessageSize(size) => self.max_message_size = size,
+            Input::SendBufferLow => self.on_send_buffer_low(),
             Input::ChannelOpen(channel) => self.on_channel_open(channel),
             Input::ChannelClosed(channel) => {
                 let name = channel_name(channel);

@@ -84,6 +84,8 @@ impl<V> Session<V> {
             self.actions.push_back(Action::CancelTimer(timer));
         }
         self.stats = super::stats::Stats::default();
+        // Nothing more goes to the dead channel; what waits goes to the new one.
+        self.shut_sending();
         self.recovery = Some(Recovery { attempt: 0, since: now, reason: why, last: None });
         self.set_status(Status::Connecting);
         self.schedule_attempt(now);

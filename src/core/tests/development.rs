@@ -27,23 +27,22 @@ fn held_messages_go_out_in_order_at_ready() {
     actions.extend(d.assigned());
     actions.extend(d.signal());
     actions.extend(d.up());
-    assert_eq!(app_sends(&actions), vec!["one".to_string(), "two".to_string()]);
+    // One at a time: each goes out once the channel answered for the one before.
+    assert_eq!(app_sends(&actions), vec!["one".to_string()]);
     let (Outcome::Pending(a), Outcome::Pending(b)) = (first, second) else { unreachable!() };
     let ready_at = actions.iter().position(|x| *x == Action::Emit(Event::StatusChanged(Status::Ready))).unwrap();
     let first_send =
         actions.iter().position(|x| matches!(x, Action::Send { message: Outgoing::Application { .. }, .. })).unwrap();
     assert!(ready_at < first_send, "delivered once ready");
-    let sends: Vec<PromiseId> = application_sends(&actions).into_iter().map(|(_, promise)| promise).collect();
-    assert_eq!(sends, vec![a, b], "each send carries its own promise");
+    assert_eq!(application_sends(&actions)[0].1, a, "each send carries its own promise");
     let settles_a_or_b = |x: &A| matches!(x, Action::Settle { promise, .. } if *promise == a || *promise == b);
     assert!(!actions.iter().any(settles_a_or_b), "settled by the browser's answer, not before");
-    d.session.sent(NOW, a, None);
-    d.session.sent(NOW, b, None);
-    let settles = d.drain();
-    assert_eq!(
-        settles,
-        vec![Action::Settle { promise: a, result: Ok(()) }, Action::Settle { promise: b, result: Ok(()) }]
-    );
+    d.session.sent(NOW, a, Ok(0));
+    let next = d.drain();
+    assert_eq!(next[0], Action::Settle { promise: a, result: Ok(()) });
+    assert_eq!(application_sends(&next), vec![("two".to_string(), b)]);
+    d.session.sent(NOW, b, Ok(0));
+    assert_eq!(d.drain(), vec![Action::Settle { promise: b, result: Ok(()) }]);
 }
 
 #[test]
@@ -52,7 +51,7 @@ fn a_held_message_the_browser_refuses_at_ready_rejects() {
     let promise = pending(d.session.send_message(NOW, "m".into(), 1, 0));
     let actions = d.reach_ready();
     assert_eq!(application_sends(&actions), vec![("m".to_string(), promise)]);
-    d.session.sent(NOW, promise, Some("InvalidStateError".into()));
+    d.session.sent(NOW, promise, Err("InvalidStateError".into()));
     let actions = d.drain();
     assert!(matches!(&settled(&actions)[..], [Err(e)] if e.code == ErrorCode::MessageSendFailed));
     assert_eq!(d.session.status(), Status::Ready);

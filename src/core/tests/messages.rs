@@ -14,7 +14,7 @@ fn send_when_ready_goes_on_the_data_channel_and_settles_when_the_browser_took_it
     let promise = pending(d.session.send_message(NOW, envelope.clone(), 24, 0));
     let message = Outgoing::Application { envelope, promise };
     assert_eq!(d.drain(), vec![Action::Send { channel: Channel::Data, message }], "not settled before the answer");
-    d.session.sent(NOW, promise, None);
+    d.session.sent(NOW, promise, Ok(0));
     assert_eq!(d.drain(), vec![Action::Settle { promise, result: Ok(()) }]);
 }
 
@@ -70,23 +70,12 @@ fn a_message_that_is_not_json_is_reported_and_nothing_sent() {
 }
 
 #[test]
-fn a_backed_up_channel_refuses_more_and_the_session_stays() {
-    let mut d = Driver::new();
-    d.reach_ready();
-    let err = d.session.send_message(NOW, "m".into(), 100, SEND_BUFFER_LIMIT - 99).failed();
-    assert_eq!(err.code, ErrorCode::MessageSendFailed);
-    assert!(err.message.contains("drain"), "{}", err.message);
-    assert!(!d.drain().iter().any(|a| matches!(a, Action::Send { .. } | Action::Teardown)));
-    pending(d.session.send_message(NOW, "m".into(), 100, SEND_BUFFER_LIMIT - 100));
-}
-
-#[test]
 fn a_send_the_browser_refuses_is_reported_and_rejects() {
     let mut d = Driver::new();
     d.reach_ready();
     let promise = pending(d.session.send_message(NOW, "m".into(), 1, 0));
     d.drain();
-    d.session.sent(NOW, promise, Some("InvalidStateError".into()));
+    d.session.sent(NOW, promise, Err("InvalidStateError".into()));
     let actions = d.drain();
     let err = errors(&actions)[0].clone();
     assert_eq!(err.code, ErrorCode::MessageSendFailed);

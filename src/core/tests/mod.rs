@@ -1,5 +1,6 @@
 //! Native tests of the core: every status transition and every failure.
 
+mod backpressure;
 mod connect;
 mod development;
 mod failures;

@@ -413,3 +413,16 @@ fn the_replaced_connection_s_answer_is_not_taken_for_the_new_one() {
     let actions = d.http(Purpose::GetAnswer, 200, Reply::Answer(fresh_answer()));
     assert!(actions.contains(&Action::SetRemoteAnswer("v=0 new transport".into())));
 }
+
+#[test]
+fn messages_waiting_for_the_channel_go_out_on_the_new_one() {
+    let mut d = Driver::new();
+    d.reach_ready();
+    // The channel is backed up: these wait in the SDK, never handed to it.
+    let promise = pending(d.session.send_message(NOW, "waiting".into(), 7, SEND_BUFFER_HIGH));
+    assert!(application_sends(&d.drain()).is_empty());
+    d.input(Input::PeerState(PeerState::Failed));
+    attempt(&mut d);
+    let up = attempt_succeeds(&mut d);
+    assert_eq!(application_sends(&up), vec![("waiting".to_string(), promise)]);
+}
