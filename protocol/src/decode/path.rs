@@ -14,7 +14,7 @@
 use std::cell::Cell;
 use std::fmt;
 
-use serde::de::{self, DeserializeSeed, Deserializer, IntoDeserializer, MapAccess, Visitor};
+use serde::de::{DeserializeSeed, Deserializer, IntoDeserializer, MapAccess, Visitor};
 
 /// Where a value sits, from the root: a list on the stack.
 pub enum Chain<'a> {
@@ -177,8 +177,12 @@ struct Map<'a, M> {
 impl<'de, M: MapAccess<'de>> MapAccess<'de> for Map<'_, M> {
     type Error = M::Error;
 
+    /// The key is read as text with one seed for every struct (so the wrapped
+    /// map's key reader is compiled once, not once per struct), kept for the
+    /// value's place, and handed to the struct's own key seed.
     fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, M::Error> {
-        self.map.next_key_seed(Key { seed, key: &mut self.key })
+        let Some(key) = self.map.next_key::<String>()? else { return Ok(None) };
+        seed.deserialize(self.key.insert(key).as_str().into_deserializer()).map(Some)
     }
 
     fn next_value_seed<S: DeserializeSeed<'de>>(&mut self, seed: S) -> Result<S::Value, M::Error> {
@@ -205,39 +209,5 @@ impl<'de, S: DeserializeSeed<'de>> DeserializeSeed<'de> for Seed<'_, S> {
 
     fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<S::Value, D::Error> {
         self.seed.deserialize(Tracked { de, at: self.at, failed: self.failed })
-    }
-}
-
-/// Reads a map key as text, keeps it for the value's place, and hands the
-/// text to the key's own seed: one key reader for every struct.
-struct Key<'a, K> {
-    seed: K,
-    key: &'a mut Option<String>,
-}
-
-impl<'de, K: DeserializeSeed<'de>> DeserializeSeed<'de> for Key<'_, K> {
-    type Value = K::Value;
-
-    fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<K::Value, D::Error> {
-        let key = self.key.insert(de.deserialize_identifier(KeyText)?);
-        self.seed.deserialize(key.as_str().into_deserializer())
-    }
-}
-
-struct KeyText;
-
-impl Visitor<'_> for KeyText {
-    type Value = String;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a field name")
-    }
-
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<String, E> {
-        Ok(v.to_owned())
-    }
-
-    fn visit_string<E: de::Error>(self, v: String) -> Result<String, E> {
-        Ok(v)
     }
 }
