@@ -125,12 +125,13 @@ async fn an_unreachable_coordinator_fails_connect_and_leaves_it_usable() {
 
 #[wasm_bindgen_test]
 async fn a_url_the_browser_cannot_fetch_fails_connect_saying_so() {
-    let reactor = Reactor::new(options(r#"coordinatorUrl: "http://exa mple""#)).unwrap();
+    // `new Request` refuses a URL with credentials in it.
+    let reactor = Reactor::new(options(r#"coordinatorUrl: "http://user:pw@127.0.0.1:9""#)).unwrap();
     let err = rejection(reactor.connect()).await;
     assert_eq!(get(&err, "code"), "COORDINATOR_CONNECTION_ERROR");
     let message = get(&err, "message").as_string().unwrap();
     let says =
-        "could not reach the coordinator at http://exa mple: the browser would not send the request (TypeError: ";
+        "could not reach the coordinator at http://user:pw@127.0.0.1:9: the browser would not send the request (TypeError: ";
     assert!(message.starts_with(says), "{message}");
     assert_eq!(reactor.get_status(), "disconnected");
 }
