@@ -97,9 +97,10 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for Tracked<'_, D> {
         deserialize_option
     );
 
+    // A struct's own failure (not an object, a field missing) is recorded by
+    // the map that holds it, at this same place, or is the root's.
     fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
-        let result = self.de.deserialize_map(Wrap { visitor, at: self.at, failed: self.failed });
-        mark(result, self.at, self.failed)
+        self.de.deserialize_map(Wrap { visitor, at: self.at, failed: self.failed })
     }
 
     fn deserialize_struct<V: Visitor<'de>>(
@@ -108,8 +109,7 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for Tracked<'_, D> {
         fields: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, D::Error> {
-        let result = self.de.deserialize_struct(name, fields, Wrap { visitor, at: self.at, failed: self.failed });
-        mark(result, self.at, self.failed)
+        self.de.deserialize_struct(name, fields, Wrap { visitor, at: self.at, failed: self.failed })
     }
 
     fn deserialize_unit_struct<V: Visitor<'de>>(self, name: &'static str, visitor: V) -> Result<V::Value, D::Error> {
