@@ -41,13 +41,6 @@ fn record(at: &Chain<'_>, failed: &Cell<Option<String>>) {
     failed.set(Some(deeper.unwrap_or_else(|| at.to_string())));
 }
 
-fn mark<T, E>(result: Result<T, E>, at: &Chain<'_>, failed: &Cell<Option<String>>) -> Result<T, E> {
-    if result.is_err() {
-        record(at, failed);
-    }
-    result
-}
-
 /// A deserializer that knows where it is.
 pub struct Tracked<'a, D> {
     de: D,
@@ -186,10 +179,12 @@ impl<'de, M: MapAccess<'de>> MapAccess<'de> for Map<'_, M> {
     }
 
     fn next_value_seed<S: DeserializeSeed<'de>>(&mut self, seed: S) -> Result<S::Value, M::Error> {
-        let key = self.key.take().unwrap_or_default();
-        let at = Chain::Field(self.at, &key);
+        let at = Chain::Field(self.at, self.key.as_deref().unwrap_or_default());
         let result = self.map.next_value_seed(Seed { seed, at: &at, failed: self.failed });
-        mark(result, &at, self.failed)
+        if result.is_err() {
+            record(&at, self.failed);
+        }
+        result
     }
 
     fn size_hint(&self) -> Option<usize> {
