@@ -167,15 +167,26 @@ struct Map<'a, M> {
     key: Option<String>,
 }
 
+impl<'de, M: MapAccess<'de>> Map<'_, M> {
+    /// The next key, kept. Generic over the map only, not the struct: one
+    /// copy of this and of the wrapped map's key reader serves every struct.
+    #[inline(never)]
+    fn read_key(&mut self) -> Result<Option<&str>, M::Error> {
+        let Some(key) = self.map.next_key::<String>()? else { return Ok(None) };
+        Ok(Some(self.key.insert(key)))
+    }
+}
+
 impl<'de, M: MapAccess<'de>> MapAccess<'de> for Map<'_, M> {
     type Error = M::Error;
 
-    /// The key is read as text with one seed for every struct (so the wrapped
-    /// map's key reader is compiled once, not once per struct), kept for the
-    /// value's place, and handed to the struct's own key seed.
+    /// The key is read as text, kept for the value's place, and handed to
+    /// the struct's own key seed.
     fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, M::Error> {
-        let Some(key) = self.map.next_key::<String>()? else { return Ok(None) };
-        seed.deserialize(self.key.insert(key).as_str().into_deserializer()).map(Some)
+        match self.read_key()? {
+            Some(key) => seed.deserialize(key.into_deserializer()).map(Some),
+            None => Ok(None),
+        }
     }
 
     fn next_value_seed<S: DeserializeSeed<'de>>(&mut self, seed: S) -> Result<S::Value, M::Error> {
