@@ -8,6 +8,9 @@
 #   d. e2e:     node --test tests/e2e/             (in a loopback-only network namespace)
 #      runtime: node --test tests/runtime/         (the SDK and the protocol against the real
 #               reactor-runtime 2.10.1 serving tests/runtime-models/; in the namespace, one file at a time)
+#      faults:  node --test tests/faults/          (faults caused for real: packets dropped with nftables,
+#               bandwidth limited with tc, processes frozen and killed, WebSockets cut through a proxy;
+#               in the namespace, one file at a time, since a network fault holds for the whole namespace)
 #   e. pack:    tests/consumers/prepare.sh         (npm pack pkg/, install the tarball in a Vite and a
 #               webpack 5 app and build them; outside the namespace: npm may need the registry)
 #      consumers: node --test tests/consumers/     (those apps and a plain page in Chromium; in the namespace)
@@ -85,6 +88,7 @@ need node "apt-get install nodejs"
 need unshare "apt-get install util-linux"
 need ip "apt-get install iproute2"
 need redis-server "apt-get install redis-server (the tests of the coordinator's Redis mode start their own)"
+need nft "apt-get install nftables (the fault suite drops packets with it)"
 wb_lock=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
 wb_have=$(wasm-bindgen --version | awk '{ print $2 }')
 [ "$wb_lock" = "$wb_have" ] ||
@@ -110,6 +114,7 @@ step build bash scripts/build.sh
 step browser in_netns env CARGO_NET_OFFLINE=true wasm-pack test --headless --chrome
 step e2e in_netns node --test --test-reporter=spec --test-timeout=300000 tests/e2e/
 step runtime in_netns node --test --test-reporter=spec --test-timeout=300000 --test-concurrency=1 tests/runtime/
+step faults in_netns node --test --test-reporter=spec --test-timeout=300000 --test-concurrency=1 tests/faults/
 step pack bash tests/consumers/prepare.sh
 step consumers in_netns node --test --test-reporter=spec --test-timeout=300000 tests/consumers/
 step types node_modules/.bin/tsc -p tests/consumers/typescript/tsconfig.json --strict

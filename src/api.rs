@@ -51,6 +51,12 @@ export interface ReactorOptions {
   local?: boolean;
   /** Check each sendMessage against the model's schema first (INVALID_COMMAND); default false. */
   validateMessages?: boolean;
+  /**
+   * How a dropped link of a live session is re-made (README "When the network fails"):
+   * `true` (default: attempts after 0, 300, 1200, 2700 and 4800 ms), `false` (a drop ends
+   * the session), or the delays in ms before each attempt (at most 32, each 0–60000).
+   */
+  reconnect?: boolean | number[];
 }
 
 /** A JSON Schema (draft 2020-12, as OpenAPI 3.1 embeds it); the keywords the SDK reads are typed. */
@@ -94,6 +100,27 @@ export interface ReactorSchema {
   openapi: Record<string, unknown>;
 }
 
+/** Which link of a live session dropped: the coordinator's WebSocket or the machine's peer connection. */
+export type ReactorLink = "coordinator" | "machine";
+
+export interface ReactorReconnecting {
+  link: ReactorLink;
+  /** 1 for the first attempt. */
+  attempt: number;
+  /** How long the SDK waits before this attempt, in ms. */
+  delayMs: number;
+  /** What dropped, in words. */
+  reason: string;
+}
+
+export interface ReactorReconnected {
+  link: ReactorLink;
+  /** The attempt that succeeded. */
+  attempts: number;
+  /** From the drop to the link being back, in ms. */
+  downtimeMs: number;
+}
+
 export interface ReactorEvents {
   statusChanged: ReactorStatus;
   waitingInfoChanged: ReactorWaitingInfo;
@@ -102,6 +129,8 @@ export interface ReactorEvents {
   streamChanged: MediaStreamTrack | null;
   schemaReceived: ReactorSchema;
   error: ReactorError;
+  reconnecting: ReactorReconnecting;
+  reconnected: ReactorReconnected;
 }
 
 export interface Reactor {
@@ -135,6 +164,7 @@ impl Reactor {
             development: get("development"),
             local: get("local"),
             validate_messages: get("validateMessages"),
+            reconnect: get("reconnect"),
         };
         let options = Options::parse(raw).map_err(option_error)?;
         Ok(Reactor { driver: Driver::new(options) })
@@ -232,6 +262,10 @@ fn option_value(value: JsValue) -> OptionValue {
         OptionValue::Str(s)
     } else if let Some(b) = value.as_bool() {
         OptionValue::Bool(b)
+    } else if let Some(n) = value.as_f64() {
+        OptionValue::Number(n)
+    } else if js_sys::Array::is_array(&value) {
+        OptionValue::List(js_sys::Array::from(&value).iter().map(option_value).collect())
     } else {
         OptionValue::Other(if value.is_null() {
             "null".into()

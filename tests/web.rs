@@ -45,6 +45,9 @@ fn bad_options_throw_naming_the_option() {
         (r#"{ modelName: "m", insecureApiKey: "k", queueing: "yes" }"#, "queueing"),
         (r#"{ modelName: "m", insecureApiKey: "k", coordinatorUrl: "localhost:8080" }"#, "coordinatorUrl"),
         (r#"{ modelName: "m", insecureApiKey: "k", validateMessages: 1 }"#, "validateMessages"),
+        (r#"{ modelName: "m", insecureApiKey: "k", reconnect: "yes" }"#, "reconnect"),
+        (r#"{ modelName: "m", insecureApiKey: "k", reconnect: [0, "1"] }"#, "reconnect"),
+        (r#"{ modelName: "m", insecureApiKey: "k", reconnect: [-5] }"#, "reconnect"),
         ("undefined", "options"),
     ];
     for (source, option) in cases {
@@ -75,7 +78,7 @@ fn unknown_events_throw_and_removing_a_stranger_is_fine() {
     assert!(err.is_instance_of::<js_sys::TypeError>());
     assert_eq!(
         get(&err, "message").as_string().unwrap(),
-        "unknown event \"statuschanged\"; Reactor emits statusChanged, waitingInfoChanged, newMessage, fps, streamChanged, schemaReceived, error",
+        "unknown event \"statuschanged\"; Reactor emits statusChanged, waitingInfoChanged, newMessage, fps, streamChanged, schemaReceived, error, reconnecting, reconnected",
         "names the real events"
     );
     assert!(reactor.off("nope", handler.clone()).is_err());

@@ -276,6 +276,24 @@ pub enum Outgoing<V> {
     Control(ControlMessage),
 }
 
+/// Which link of a live session dropped and is being re-made.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LinkKind {
+    /// The coordinator's WebSocket.
+    Coordinator,
+    /// The peer connection to the machine.
+    Machine,
+}
+
+impl LinkKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LinkKind::Coordinator => "coordinator",
+            LinkKind::Machine => "machine",
+        }
+    }
+}
+
 /// Events for the app's listeners.
 #[derive(Debug, PartialEq)]
 pub enum Event<V> {
@@ -287,6 +305,19 @@ pub enum Event<V> {
     /// The model's schema arrived; [`Session::schema`](super::Session::schema) holds it.
     SchemaReceived,
     Error(ReactorError),
+    /// Attempt `attempt` (from 1) to re-make `link` starts after `delay_ms`.
+    Reconnecting {
+        link: LinkKind,
+        attempt: u32,
+        delay_ms: u32,
+        reason: String,
+    },
+    /// `link` is back, at attempt `attempts`, `downtime_ms` after it dropped.
+    Reconnected {
+        link: LinkKind,
+        attempts: u32,
+        downtime_ms: f64,
+    },
 }
 
 #[derive(Debug, PartialEq)]

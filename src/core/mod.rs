@@ -13,7 +13,10 @@ mod status;
 pub use error::ReactorError;
 pub use failure::BAD_FRAME_SHOWN;
 pub use io::*;
-pub use options::{OptionError, OptionValue, Options, RawOptions, DEFAULT_COORDINATOR_URL};
+pub use options::{
+    OptionError, OptionValue, Options, RawOptions, DEFAULT_COORDINATOR_URL, DEFAULT_RECONNECT_DELAYS_MS,
+    MAX_RECONNECT_ATTEMPTS, MAX_RECONNECT_DELAY_MS,
+};
 pub use session::*;
 pub use status::{Status, WaitingInfo};
 

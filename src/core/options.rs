@@ -6,6 +6,9 @@ pub enum OptionValue {
     Missing,
     Str(String),
     Bool(bool),
+    Number(f64),
+    /// An array, element by element.
+    List(Vec<OptionValue>),
     /// Any other JS type; the string is its `typeof`.
     Other(String),
 }
@@ -20,10 +23,19 @@ pub struct RawOptions {
     pub development: OptionValue,
     pub local: OptionValue,
     pub validate_messages: OptionValue,
+    pub reconnect: OptionValue,
 }
 
 /// Where the reference coordinator listens when started by `npm run demo`.
 pub const DEFAULT_COORDINATOR_URL: &str = "http://localhost:8080";
+
+/// `reconnect: true` (the default): the delays before each attempt to
+/// re-make a dropped link, in ms; after the last one fails, the SDK gives up.
+pub const DEFAULT_RECONNECT_DELAYS_MS: [u32; 5] = [0, 300, 1_200, 2_700, 4_800];
+/// Bounds of a `reconnect` array, so that a typo cannot keep a dead session
+/// retrying for hours.
+pub const MAX_RECONNECT_ATTEMPTS: usize = 32;
+pub const MAX_RECONNECT_DELAY_MS: f64 = 60_000.0;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Options {
@@ -38,6 +50,9 @@ pub struct Options {
     pub local: bool,
     /// Check each `sendMessage` against the model's schema before sending.
     pub validate_messages: bool,
+    /// Delays before each attempt to re-make a dropped link (ms); empty:
+    /// never retry, a drop ends the session.
+    pub reconnect: Vec<u32>,
 }
 
 /// A bad option: which one, and what is wrong with it.
@@ -72,6 +87,7 @@ impl Options {
             development: boolean("development", raw.development, false)?,
             local,
             validate_messages: boolean("validateMessages", raw.validate_messages, false)?,
+            reconnect: reconnect(raw.reconnect)?,
         })
     }
 }
@@ -84,8 +100,7 @@ fn string(option: &'static str, value: OptionValue, default: Option<&str>) -> Re
         (OptionValue::Missing, None) => fail(format!("option `{option}` is required")),
         (OptionValue::Str(_), Some("")) => Ok(String::new()),
         (OptionValue::Str(_), _) => fail(format!("option `{option}` must not be empty")),
-        (OptionValue::Bool(_), _) => fail(format!("option `{option}` must be a string, got boolean")),
-        (OptionValue::Other(t), _) => fail(format!("option `{option}` must be a string, got {t}")),
+        (other, _) => fail(format!("option `{option}` must be a string, got {}", other.type_name())),
     }
 }
 
@@ -93,11 +108,56 @@ fn boolean(option: &'static str, value: OptionValue, default: bool) -> Result<bo
     match value {
         OptionValue::Bool(b) => Ok(b),
         OptionValue::Missing => Ok(default),
-        OptionValue::Str(_) => {
-            Err(OptionError { option, message: format!("option `{option}` must be a boolean, got string") })
+        other => Err(OptionError {
+            option,
+            message: format!("option `{option}` must be a boolean, got {}", other.type_name()),
+        }),
+    }
+}
+
+/// `reconnect`: `true`/absent, `false`, or the delays (ms) before each attempt.
+fn reconnect(value: OptionValue) -> Result<Vec<u32>, OptionError> {
+    let fail = |message: String| Err(OptionError { option: "reconnect", message });
+    let delays = match value {
+        OptionValue::Missing | OptionValue::Bool(true) => return Ok(DEFAULT_RECONNECT_DELAYS_MS.to_vec()),
+        OptionValue::Bool(false) => return Ok(Vec::new()),
+        OptionValue::List(delays) => delays,
+        other => {
+            return fail(format!(
+                "option `reconnect` must be a boolean or an array of delays in ms, got {}",
+                other.type_name()
+            ))
         }
-        OptionValue::Other(t) => {
-            Err(OptionError { option, message: format!("option `{option}` must be a boolean, got {t}") })
+    };
+    if delays.len() > MAX_RECONNECT_ATTEMPTS {
+        return fail(format!(
+            "option `reconnect` allows at most {MAX_RECONNECT_ATTEMPTS} attempts, got {}",
+            delays.len()
+        ));
+    }
+    let mut ms = Vec::with_capacity(delays.len());
+    for (i, delay) in delays.into_iter().enumerate() {
+        match delay {
+            OptionValue::Number(n) if (0.0..=MAX_RECONNECT_DELAY_MS).contains(&n) => ms.push(n.round() as u32),
+            OptionValue::Number(_) => {
+                return fail(format!("option `reconnect`: delay {i} must be between 0 and {MAX_RECONNECT_DELAY_MS} ms"))
+            }
+            other => return fail(format!("option `reconnect`: delay {i} must be a number, got {}", other.type_name())),
+        }
+    }
+    Ok(ms)
+}
+
+impl OptionValue {
+    /// As JS `typeof` would say, with `null` and `array` told apart.
+    fn type_name(&self) -> &str {
+        match self {
+            OptionValue::Missing => "undefined",
+            OptionValue::Str(_) => "string",
+            OptionValue::Bool(_) => "boolean",
+            OptionValue::Number(_) => "number",
+            OptionValue::List(_) => "array",
+            OptionValue::Other(t) => t,
         }
     }
 }

@@ -268,6 +268,20 @@ impl Driver {
             Event::Fps(fps) => (EventName::Fps, JsValue::from_f64(fps)),
             Event::SchemaReceived => (EventName::SchemaReceived, self.schema().unwrap_or(JsValue::UNDEFINED)),
             Event::Error(err) => (EventName::Error, self.error_js(&err)),
+            Event::Reconnecting { link, attempt, delay_ms, reason } => {
+                let fields = [
+                    ("link", link.as_str().into()),
+                    ("attempt", attempt.into()),
+                    ("delayMs", delay_ms.into()),
+                    ("reason", reason.into()),
+                ];
+                (EventName::Reconnecting, object(&fields))
+            }
+            Event::Reconnected { link, attempts, downtime_ms } => {
+                let fields =
+                    [("link", link.as_str().into()), ("attempts", attempts.into()), ("downtimeMs", downtime_ms.into())];
+                (EventName::Reconnected, object(&fields))
+            }
         };
         let handlers = self.listeners.borrow().of(name);
         call_all(handlers, &payload);
@@ -318,12 +332,25 @@ impl Feed for Driver {
 }
 
 fn waiting_object(info: WaitingInfo) -> JsValue {
-    let object = Object::new();
+    let object = object(&[]);
     if let Some(position) = info.position {
-        let _ = Reflect::set(&object, &"position".into(), &position.into());
+        set(&object, "position", position.into());
     }
     if let Some(seconds) = info.estimated_wait {
-        let _ = Reflect::set(&object, &"estimatedWait".into(), &seconds.into());
+        set(&object, "estimatedWait", seconds.into());
     }
-    object.into()
+    object
+}
+
+/// A plain JS object with these fields.
+fn object(fields: &[(&str, JsValue)]) -> JsValue {
+    let object: JsValue = Object::new().into();
+    for (key, value) in fields {
+        set(&object, key, value.clone());
+    }
+    object
+}
+
+fn set(object: &JsValue, key: &str, value: JsValue) {
+    let _ = Reflect::set(object, &key.into(), &value);
 }

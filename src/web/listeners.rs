@@ -13,10 +13,12 @@ pub enum EventName {
     StreamChanged,
     SchemaReceived,
     Error,
+    Reconnecting,
+    Reconnected,
 }
 
 impl EventName {
-    pub const ALL: [EventName; 7] = [
+    pub const ALL: [EventName; 9] = [
         EventName::StatusChanged,
         EventName::WaitingInfoChanged,
         EventName::NewMessage,
@@ -24,6 +26,8 @@ impl EventName {
         EventName::StreamChanged,
         EventName::SchemaReceived,
         EventName::Error,
+        EventName::Reconnecting,
+        EventName::Reconnected,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -35,6 +39,8 @@ impl EventName {
             EventName::StreamChanged => "streamChanged",
             EventName::SchemaReceived => "schemaReceived",
             EventName::Error => "error",
+            EventName::Reconnecting => "reconnecting",
+            EventName::Reconnected => "reconnected",
         }
     }
 

@@ -20,6 +20,7 @@ pub fn options() -> Options {
         development: false,
         local: false,
         validate_messages: false,
+        reconnect: DEFAULT_RECONNECT_DELAYS_MS.to_vec(),
     }
 }
 

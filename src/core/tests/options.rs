@@ -9,6 +9,7 @@ fn raw() -> RawOptions {
         development: OptionValue::Missing,
         local: OptionValue::Missing,
         validate_messages: OptionValue::Missing,
+        reconnect: OptionValue::Missing,
     }
 }
 
@@ -40,6 +41,16 @@ fn each_bad_option_is_named() {
         (RawOptions { development: OptionValue::Other("number".into()), ..raw() }, "development", "number"),
         (RawOptions { coordinator_url: OptionValue::Str("ftp://x".into()), ..raw() }, "coordinatorUrl", "URL"),
         (RawOptions { validate_messages: OptionValue::Str("on".into()), ..raw() }, "validateMessages", "boolean"),
+        (RawOptions { reconnect: OptionValue::Number(3.0), ..raw() }, "reconnect", "got number"),
+        (RawOptions { reconnect: delays(&[0.0, -1.0]), ..raw() }, "reconnect", "delay 1 must be between 0 and 60000"),
+        (RawOptions { reconnect: delays(&[f64::NAN]), ..raw() }, "reconnect", "delay 0"),
+        (RawOptions { reconnect: delays(&[1e9]), ..raw() }, "reconnect", "60000"),
+        (RawOptions { reconnect: delays(&[0.0; 33]), ..raw() }, "reconnect", "at most 32"),
+        (
+            RawOptions { reconnect: OptionValue::List(vec![OptionValue::Str("1".into())]), ..raw() },
+            "reconnect",
+            "delay 0 must be a number, got string",
+        ),
     ];
     for (options, name, says) in cases {
         let err = Options::parse(options).unwrap_err();
@@ -53,4 +64,18 @@ fn local_mode_needs_no_key() {
     let o =
         Options::parse(RawOptions { local: OptionValue::Bool(true), insecure_api_key: OptionValue::Missing, ..raw() });
     assert_eq!(o.unwrap().api_key, "");
+}
+
+fn delays(ms: &[f64]) -> OptionValue {
+    OptionValue::List(ms.iter().map(|&n| OptionValue::Number(n)).collect())
+}
+
+#[test]
+fn reconnect_policy() {
+    let parse = |reconnect| Options::parse(RawOptions { reconnect, ..raw() }).unwrap().reconnect;
+    assert_eq!(parse(OptionValue::Missing), DEFAULT_RECONNECT_DELAYS_MS);
+    assert_eq!(parse(OptionValue::Bool(true)), DEFAULT_RECONNECT_DELAYS_MS);
+    assert!(parse(OptionValue::Bool(false)).is_empty());
+    assert_eq!(parse(delays(&[0.0, 250.4, 60_000.0])), [0, 250, 60_000]);
+    assert!(parse(delays(&[])).is_empty());
 }

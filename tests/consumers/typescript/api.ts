@@ -16,6 +16,9 @@ import {
   type ReactorSchemaEntry,
   type ReactorSchemaTrack,
   type ReactorJsonSchema,
+  type ReactorLink,
+  type ReactorReconnecting,
+  type ReactorReconnected,
 } from "@reactor-wasm/sdk";
 import { assertType, type Equals } from "./expect";
 
@@ -81,7 +84,15 @@ assertType<Equals<ReactorEvents["fps"], number>>();
 assertType<Equals<ReactorEvents["streamChanged"], MediaStreamTrack | null>>();
 assertType<Equals<ReactorEvents["error"], ReactorError>>();
 assertType<Equals<ReactorEvents["schemaReceived"], ReactorSchema>>();
-assertType<Equals<keyof ReactorEvents, "statusChanged" | "waitingInfoChanged" | "newMessage" | "fps" | "streamChanged" | "schemaReceived" | "error">>();
+assertType<Equals<ReactorEvents["reconnecting"], ReactorReconnecting>>();
+assertType<Equals<ReactorEvents["reconnected"], ReactorReconnected>>();
+assertType<Equals<ReactorLink, "coordinator" | "machine">>();
+assertType<
+  Equals<
+    keyof ReactorEvents,
+    "statusChanged" | "waitingInfoChanged" | "newMessage" | "fps" | "streamChanged" | "schemaReceived" | "error" | "reconnecting" | "reconnected"
+  >
+>();
 
 const video = document.createElement("video");
 reactor.on("statusChanged", (s) => {
@@ -101,6 +112,20 @@ reactor.on("streamChanged", (track) => {
   video.srcObject = track ? new MediaStream([track]) : null;
 });
 reactor.on("error", (e) => describe(e));
+reactor.on("reconnecting", (r: ReactorReconnecting) => {
+  const link: ReactorLink = r.link;
+  const n: number = r.attempt + r.delayMs;
+  const why: string = r.reason;
+  void [link, n, why];
+});
+reactor.on("reconnected", (r: ReactorReconnected) => {
+  const n: number = r.attempts + r.downtimeMs;
+  void n;
+});
+new Reactor({ modelName: "echo", insecureApiKey: "dev-key", reconnect: false });
+new Reactor({ modelName: "echo", insecureApiKey: "dev-key", reconnect: [0, 500, 2000] });
+// @ts-expect-error reconnect is a boolean or an array of delays
+new Reactor({ modelName: "echo", insecureApiKey: "dev-key", reconnect: { delays: [0] } });
 reactor.on("schemaReceived", (schema) => {
   for (const command of schema.commands) console.log(command.name, command.description, Object.keys(command.parameters));
 });
