@@ -111,6 +111,11 @@ async fn an_unreachable_coordinator_fails_connect_and_leaves_it_usable() {
     assert_eq!(get(&err, "code"), "COORDINATOR_CONNECTION_ERROR");
     assert_eq!(get(&err, "recoverable"), true);
     assert_eq!(get(&err, "component"), "coordinator");
+    assert_eq!(
+        get(&err, "message"),
+        "could not reach the coordinator at http://127.0.0.1:9: no connection, a refused one, or a CORS refusal \
+         (TypeError: Failed to fetch)"
+    );
     assert_eq!(statuses.to_vec(), vec![JsValue::from("connecting"), JsValue::from("disconnected")]);
     assert_eq!(errors.length(), 1);
     assert_eq!(reactor.get_status(), "disconnected");
@@ -119,6 +124,19 @@ async fn an_unreachable_coordinator_fails_connect_and_leaves_it_usable() {
     let again = rejection(reactor.connect()).await;
     assert_eq!(get(&again, "code"), "COORDINATOR_CONNECTION_ERROR");
     assert_eq!(statuses.length(), 4);
+}
+
+#[wasm_bindgen_test]
+async fn a_url_the_browser_cannot_fetch_fails_connect_saying_so() {
+    // `new Request` refuses a URL with credentials in it.
+    let reactor = Reactor::new(options(r#"coordinatorUrl: "http://user:pw@127.0.0.1:9""#)).unwrap();
+    let err = rejection(reactor.connect()).await;
+    assert_eq!(get(&err, "code"), "COORDINATOR_CONNECTION_ERROR");
+    let message = get(&err, "message").as_string().unwrap();
+    let says =
+        "could not reach the coordinator at http://user:pw@127.0.0.1:9: the browser would not send the request (TypeError: ";
+    assert!(message.starts_with(says), "{message}");
+    assert_eq!(reactor.get_status(), "disconnected");
 }
 
 #[wasm_bindgen_test]

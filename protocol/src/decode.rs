@@ -38,12 +38,14 @@ impl fmt::Display for DecodeError {
 /// `T` from `value`, or where and why not.
 pub fn decode<'de, T: Deserialize<'de>, D: Deserializer<'de>>(value: D) -> Result<T, DecodeError> {
     let failed = Cell::new(None);
-    T::deserialize(Tracked::new(value, &Chain::Root, &failed)).map_err(|e| failure(failed.take(), e.to_string()))
+    T::deserialize(Tracked::new(value, &Chain::Root, &failed)).map_err(|e| failure(&failed, e))
 }
 
-/// Not generic: one copy for every type decoded.
+/// Generic over the error type only: one copy for every type decoded.
 #[inline(never)]
-fn failure(path: Option<String>, mut problem: String) -> DecodeError {
+fn failure(failed: &Cell<Option<String>>, error: impl fmt::Display) -> DecodeError {
+    let path = failed.take();
+    let mut problem = error.to_string();
     // serde-wasm-bindgen's errors are JS `Error`s, whose text starts so.
     if problem.starts_with("Error: ") {
         problem.drain(.."Error: ".len());

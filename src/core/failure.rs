@@ -1,7 +1,7 @@
 //! The text of every failure the web shell reports as a value: the one
 //! place these messages are made.
 
-use super::io::{BadFrame, PeerFailure};
+use super::io::{BadFrame, HttpFailure, PeerFailure};
 
 /// How much of an unexpected coordinator frame an error message quotes.
 pub const BAD_FRAME_SHOWN: usize = 200;
@@ -13,6 +13,18 @@ impl PeerFailure {
             PeerFailure::Offer(why) => format!("the browser could not make an offer: {why}"),
             PeerFailure::Answer(why) => format!("the machine's answer was refused: {why}"),
             PeerFailure::NoMid(track) => format!("the browser assigned no mid to track `{track}`"),
+        }
+    }
+}
+
+impl HttpFailure {
+    /// Why there is no answer, for the message of the step that failed.
+    pub fn message(&self) -> String {
+        match self {
+            HttpFailure::Unsendable(why) => format!("the browser would not send the request ({why})"),
+            HttpFailure::Network(why) => format!("no connection, a refused one, or a CORS refusal ({why})"),
+            HttpFailure::Aborted(why) => format!("the request was aborted ({why})"),
+            HttpFailure::Other(why) => why.clone(),
         }
     }
 }

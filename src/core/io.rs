@@ -117,8 +117,23 @@ pub enum HttpResult {
         status: u16,
         reply: Reply,
     },
-    /// Network failure, CORS refusal, abort: no status. The browser's words.
-    Failed(String),
+    /// No answer, so no status.
+    Failed(HttpFailure),
+}
+
+/// Why a request got no answer, as far as the browser tells. Each holds
+/// the browser's own words (`TypeError: Failed to fetch`), for the message only.
+#[derive(Clone, Debug, PartialEq)]
+pub enum HttpFailure {
+    /// The browser would not make the request (`new Request` threw: a URL it cannot parse).
+    Unsendable(String),
+    /// `fetch` rejected with a `TypeError`: no connection, a refused one, or
+    /// a CORS refusal (the browser does not say which).
+    Network(String),
+    /// `fetch` rejected with an `AbortError` or a `TimeoutError`.
+    Aborted(String),
+    /// `fetch` rejected with anything else.
+    Other(String),
 }
 
 /// A coordinator frame the SDK cannot read.

@@ -6,7 +6,7 @@ use reactor_protocol::coordinator::API_KEY_HEADER;
 use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::{spawn_local, JsFuture};
 
-use crate::core::{Body, HttpRequest, HttpResult, Input, Method, Reply, ReplyKind};
+use crate::core::{Body, HttpFailure, HttpRequest, HttpResult, Input, Method, Reply, ReplyKind};
 
 use super::json::{decode, to_json};
 use super::schema;
@@ -27,14 +27,14 @@ pub fn send(request: HttpRequest, sink: &Sink) {
                 }
                 HttpResult::Answered { status, reply: read(kind, body) }
             }
-            Err(e) => HttpResult::Failed(e.to_string()),
+            Err(failure) => HttpResult::Failed(failure),
         };
         sink.push(Input::Http { purpose, result });
     });
 }
 
 /// The status, and the body parsed by the browser (`None`: not JSON).
-async fn fetch(request: &HttpRequest) -> Result<(u16, Option<JsValue>), gloo_net::Error> {
+async fn fetch(request: &HttpRequest) -> Result<(u16, Option<JsValue>), HttpFailure> {
     let mut builder = match request.method {
         Method::Get => Request::get(&request.url),
         Method::Post => Request::post(&request.url),
@@ -46,7 +46,8 @@ async fn fetch(request: &HttpRequest) -> Result<(u16, Option<JsValue>), gloo_net
     if let Some(token) = &request.bearer {
         builder = builder.header("Authorization", &format!("Bearer {token}"));
     }
-    let response = with_body(builder, &request.body)?.send().await?;
+    let unsendable = |e: gloo_net::Error| HttpFailure::Unsendable(e.to_string());
+    let response = with_body(builder, &request.body).map_err(unsendable)?.send().await.map_err(failure)?;
     // `Response.json()`: the body never enters wasm memory as text.
     let status = response.status();
     let body = match web_sys::Response::from(response).json() {
@@ -54,6 +55,17 @@ async fn fetch(request: &HttpRequest) -> Result<(u16, Option<JsValue>), gloo_net
         Err(_) => None,
     };
     Ok((status, body))
+}
+
+/// What `fetch`'s rejection tells, by the error's name.
+fn failure(error: gloo_net::Error) -> HttpFailure {
+    let gloo_net::Error::JsError(js) = &error else { return HttpFailure::Other(error.to_string()) };
+    let why = js.to_string();
+    match js.name.as_str() {
+        "TypeError" => HttpFailure::Network(why),
+        "AbortError" | "TimeoutError" => HttpFailure::Aborted(why),
+        _ => HttpFailure::Other(why),
+    }
 }
 
 fn with_body(builder: RequestBuilder, body: &Body) -> Result<Request, gloo_net::Error> {

@@ -14,7 +14,7 @@
 use std::cell::Cell;
 use std::fmt;
 
-use serde::de::{self, DeserializeSeed, Deserializer, IntoDeserializer, MapAccess, Visitor};
+use serde::de::{DeserializeSeed, Deserializer, IntoDeserializer, MapAccess, Visitor};
 
 /// Where a value sits, from the root: a list on the stack.
 pub enum Chain<'a> {
@@ -39,13 +39,6 @@ impl fmt::Display for Chain<'_> {
 fn record(at: &Chain<'_>, failed: &Cell<Option<String>>) {
     let deeper = failed.take();
     failed.set(Some(deeper.unwrap_or_else(|| at.to_string())));
-}
-
-fn mark<T, E>(result: Result<T, E>, at: &Chain<'_>, failed: &Cell<Option<String>>) -> Result<T, E> {
-    if result.is_err() {
-        record(at, failed);
-    }
-    result
 }
 
 /// A deserializer that knows where it is.
@@ -97,9 +90,10 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for Tracked<'_, D> {
         deserialize_option
     );
 
+    // A struct's own failure (not an object, a field missing) is recorded by
+    // the map that holds it, at this same place, or is the root's.
     fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
-        let result = self.de.deserialize_map(Wrap { visitor, at: self.at, failed: self.failed });
-        mark(result, self.at, self.failed)
+        self.de.deserialize_map(Wrap { visitor, at: self.at, failed: self.failed })
     }
 
     fn deserialize_struct<V: Visitor<'de>>(
@@ -108,8 +102,7 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for Tracked<'_, D> {
         fields: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, D::Error> {
-        let result = self.de.deserialize_struct(name, fields, Wrap { visitor, at: self.at, failed: self.failed });
-        mark(result, self.at, self.failed)
+        self.de.deserialize_struct(name, fields, Wrap { visitor, at: self.at, failed: self.failed })
     }
 
     fn deserialize_unit_struct<V: Visitor<'de>>(self, name: &'static str, visitor: V) -> Result<V::Value, D::Error> {
@@ -174,18 +167,35 @@ struct Map<'a, M> {
     key: Option<String>,
 }
 
+impl<'de, M: MapAccess<'de>> Map<'_, M> {
+    /// The next key, kept. Generic over the map only, not the struct: one
+    /// copy of this and of the wrapped map's key reader serves every struct.
+    #[inline(never)]
+    fn read_key(&mut self) -> Result<Option<&str>, M::Error> {
+        let Some(key) = self.map.next_key::<String>()? else { return Ok(None) };
+        Ok(Some(self.key.insert(key)))
+    }
+}
+
 impl<'de, M: MapAccess<'de>> MapAccess<'de> for Map<'_, M> {
     type Error = M::Error;
 
+    /// The key is read as text, kept for the value's place, and handed to
+    /// the struct's own key seed.
     fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, M::Error> {
-        self.map.next_key_seed(Key { seed, key: &mut self.key })
+        match self.read_key()? {
+            Some(key) => seed.deserialize(key.into_deserializer()).map(Some),
+            None => Ok(None),
+        }
     }
 
     fn next_value_seed<S: DeserializeSeed<'de>>(&mut self, seed: S) -> Result<S::Value, M::Error> {
-        let key = self.key.take().unwrap_or_default();
-        let at = Chain::Field(self.at, &key);
+        let at = Chain::Field(self.at, self.key.as_deref().unwrap_or_default());
         let result = self.map.next_value_seed(Seed { seed, at: &at, failed: self.failed });
-        mark(result, &at, self.failed)
+        if result.is_err() {
+            record(&at, self.failed);
+        }
+        result
     }
 
     fn size_hint(&self) -> Option<usize> {
@@ -205,39 +215,5 @@ impl<'de, S: DeserializeSeed<'de>> DeserializeSeed<'de> for Seed<'_, S> {
 
     fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<S::Value, D::Error> {
         self.seed.deserialize(Tracked { de, at: self.at, failed: self.failed })
-    }
-}
-
-/// Reads a map key as text, keeps it for the value's place, and hands the
-/// text to the key's own seed: one key reader for every struct.
-struct Key<'a, K> {
-    seed: K,
-    key: &'a mut Option<String>,
-}
-
-impl<'de, K: DeserializeSeed<'de>> DeserializeSeed<'de> for Key<'_, K> {
-    type Value = K::Value;
-
-    fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<K::Value, D::Error> {
-        let key = self.key.insert(de.deserialize_identifier(KeyText)?);
-        self.seed.deserialize(key.as_str().into_deserializer())
-    }
-}
-
-struct KeyText;
-
-impl Visitor<'_> for KeyText {
-    type Value = String;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a field name")
-    }
-
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<String, E> {
-        Ok(v.to_owned())
-    }
-
-    fn visit_string<E: de::Error>(self, v: String) -> Result<String, E> {
-        Ok(v)
     }
 }

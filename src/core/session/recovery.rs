@@ -164,7 +164,7 @@ impl<V> Session<V> {
         }
         let what = purpose.describe();
         let why = match result {
-            HttpResult::Failed(why) => format!("{what} failed: {why}"),
+            HttpResult::Failed(why) => format!("{what} failed: {}", why.message()),
             HttpResult::Answered { status, reply: Reply::Error(body) } => {
                 format!("{what} failed with HTTP {status}: {}", body.message)
             }

@@ -16,7 +16,9 @@ impl<V> Session<V> {
         }
         let (status, reply) = match result {
             HttpResult::Answered { status, reply } => (status, reply),
-            HttpResult::Failed(why) => return self.fail(unreachable_error(purpose, &self.options, why, now)),
+            HttpResult::Failed(failure) => {
+                return self.fail(unreachable_error(purpose, &self.options, failure.message(), now))
+            }
         };
         match (purpose, reply) {
             (_, Reply::Error(body)) => self.fail(from_body(body, now)),

@@ -30,11 +30,26 @@ fn refused_key_without_a_json_body_is_still_authentication() {
 fn unreachable_coordinator() {
     let mut d = Driver::new();
     d.connect();
-    let failed = HttpResult::Failed("TypeError: Failed to fetch".into());
+    let failed = HttpResult::Failed(HttpFailure::Network("TypeError: Failed to fetch".into()));
     let actions = d.input(Input::Http { purpose: Purpose::Token, result: failed });
     let err = assert_connect_failed(&d, &actions, ErrorCode::CoordinatorConnectionError);
     assert!(err.recoverable());
-    assert!(err.message.contains(URL) && err.message.contains("Failed to fetch"), "{}", err.message);
+    let why = "no connection, a refused one, or a CORS refusal (TypeError: Failed to fetch)";
+    assert_eq!(err.message, format!("could not reach the coordinator at {URL}: {why}"));
+}
+
+#[test]
+fn each_http_failure_says_what_the_browser_told() {
+    let words = "TypeError: Failed to fetch";
+    let cases = [
+        (HttpFailure::Unsendable(words.into()), "the browser would not send the request"),
+        (HttpFailure::Network(words.into()), "no connection, a refused one, or a CORS refusal"),
+        (HttpFailure::Aborted(words.into()), "the request was aborted"),
+    ];
+    for (failure, says) in cases {
+        assert_eq!(failure.message(), format!("{says} ({words})"));
+    }
+    assert_eq!(HttpFailure::Other(words.into()).message(), words, "nothing more is known than the browser's words");
 }
 
 #[test]
@@ -176,9 +191,11 @@ fn offer_refused() {
 fn machine_unreachable_during_signaling() {
     let mut d = Driver::new();
     d.reach_assigned();
-    let failed = HttpResult::Failed("connection refused".into());
+    let failed = HttpResult::Failed(HttpFailure::Aborted("AbortError: aborted".into()));
     let actions = d.input(Input::Http { purpose: Purpose::RegisterConnection, result: failed });
-    assert_connect_failed(&d, &actions, ErrorCode::GpuConnectionFailed);
+    let err = assert_connect_failed(&d, &actions, ErrorCode::GpuConnectionFailed);
+    let why = "the request was aborted (AbortError: aborted)";
+    assert_eq!(err.message, format!("signaling with the machine failed (the connection registration): {why}"));
 }
 
 #[test]

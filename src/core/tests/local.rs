@@ -64,7 +64,7 @@ fn local_disconnect_stops_the_runtime_session() {
 fn local_runtime_unreachable() {
     let mut d = local();
     d.connect();
-    let failed = HttpResult::Failed("Failed to fetch".into());
+    let failed = HttpResult::Failed(HttpFailure::Network("TypeError: Failed to fetch".into()));
     let actions = d.input(Input::Http { purpose: Purpose::StartSession, result: failed });
     let err = assert_connect_failed(&d, &actions, ErrorCode::GpuConnectionFailed);
     assert!(err.message.contains("127.0.0.1:8081"));
@@ -94,7 +94,10 @@ fn a_new_local_session_waits_for_the_old_one_to_stop() {
     assert!(http_requests(&actions).is_empty(), "start_session must not overtake stop_session");
     // The stop's answer belongs to the old connection, and still counts.
     let old = d.session.generation() - 1;
-    let stop = Input::Http { purpose: Purpose::StopSession, result: HttpResult::Failed("network".into()) };
+    let stop = Input::Http {
+        purpose: Purpose::StopSession,
+        result: HttpResult::Failed(HttpFailure::Network("TypeError: Failed to fetch".into())),
+    };
     d.session.handle(NOW, old, stop);
     let actions = d.drain();
     assert_eq!(http_requests(&actions)[0].purpose, Purpose::StartSession);

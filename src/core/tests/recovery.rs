@@ -185,7 +185,12 @@ fn attempts_follow_the_delays_then_give_up_with_gpu_connection_error() {
 fn failures_of_an_attempt_count_as_that_attempt() {
     type Failure = Box<dyn Fn(&mut Driver) -> Vec<A>>;
     let failures: Vec<Failure> = vec![
-        Box::new(|d| d.input(Input::Http { purpose: Purpose::PostOffer, result: HttpResult::Failed("gone".into()) })),
+        Box::new(|d| {
+            d.input(Input::Http {
+                purpose: Purpose::PostOffer,
+                result: HttpResult::Failed(HttpFailure::Network("TypeError: Failed to fetch".into())),
+            })
+        }),
         Box::new(|d| d.http(Purpose::PostOffer, 502, error_body(ErrorCode::GpuConnectionFailed, None))),
         Box::new(|d| d.http(Purpose::PostOffer, 500, Reply::Other)),
         Box::new(|d| d.input(Input::PeerFailed(PeerFailure::Answer("bad answer".into())))),
