@@ -152,6 +152,9 @@ pub enum Timer {
     Stats,
     /// Give up waiting for the runtime's answer to `publish_track`.
     Publish,
+    /// The next attempt to re-open the coordinator's socket, then that
+    /// attempt's deadline.
+    Resume,
 }
 
 /// The two data channels of a machine connection.
@@ -317,6 +320,8 @@ pub enum Action<V> {
     OpenSocket {
         url: String,
     },
+    /// Drop the coordinator socket (its listeners first), keeping the rest.
+    CloseSocket,
     SendFrame(ClientFrame),
     SetTimer {
         timer: Timer,

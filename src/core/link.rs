@@ -48,6 +48,11 @@ impl Link {
         }
     }
 
+    /// Signaling goes on through another coordinator (after failover).
+    pub fn rebase(&mut self, base: String) {
+        self.base = base;
+    }
+
     fn request(&self, purpose: Purpose, method: Method, path: &str, body: Body) -> HttpRequest {
         HttpRequest {
             purpose,

@@ -3,16 +3,19 @@
 //! and teardown. Reaching the machine is in `signaling`, the peer connection
 //! in `machine`, then `messages`, `publish` and `stats`.
 
+mod failover;
 mod machine;
 mod messages;
 mod publish;
+mod resume;
 mod signaling;
 mod stats;
 
 pub use messages::SEND_BUFFER_LIMIT;
+pub use resume::RESUME_ATTEMPT_TIMEOUT_MS;
 pub use signaling::ws_url;
 
-use reactor_protocol::coordinator::{ClientFrame, TOKENS_PATH};
+use reactor_protocol::coordinator::ClientFrame;
 use reactor_protocol::runtime::{paths, RuntimeMessage, Scope, PING_INTERVAL_MS};
 use reactor_protocol::ErrorCode;
 
@@ -81,6 +84,10 @@ pub struct Session<V> {
     start_deferred: bool,
     /// The model's schema, from its arrival until teardown.
     schema: Option<V>,
+    /// Taking the coordinator back after its socket dropped.
+    resume: resume::Resume,
+    /// Which URL of a `coordinatorUrl` list is in use.
+    urls: failover::Urls,
 }
 
 impl<V> Session<V> {
@@ -105,6 +112,8 @@ impl<V> Session<V> {
             stopping: None,
             start_deferred: false,
             schema: None,
+            resume: resume::Resume::default(),
+            urls: failover::Urls::default(),
         }
     }
 
@@ -153,7 +162,6 @@ impl<V> Session<V> {
         self.connect_promise = Some(promise);
         self.generation = self.generation.wrapping_add(1);
         self.set_status(Status::Connecting);
-        let url = &self.options.coordinator_url;
         if self.options.local {
             self.phase = Phase::StartSession;
             if self.stopping.is_some() {
@@ -161,13 +169,10 @@ impl<V> Session<V> {
             } else {
                 self.start_session();
             }
+            self.set_timer(Timer::Step, TOKEN_TIMEOUT_MS);
         } else {
-            self.phase = Phase::Token;
-            let mut request = plain_request(Purpose::Token, format!("{url}{TOKENS_PATH}"));
-            request.api_key = Some(self.options.api_key.clone());
-            self.actions.push_back(Action::Http(request));
+            self.request_token();
         }
-        self.set_timer(Timer::Step, TOKEN_TIMEOUT_MS);
         Outcome::Pending(promise)
     }
 
@@ -246,11 +251,7 @@ impl<V> Session<V> {
             Input::SocketBadFrame(frame) => {
                 self.fail(ReactorError::new(ErrorCode::CoordinatorConnectionError, frame.message(), now));
             }
-            Input::SocketClosed { code, reason } => {
-                self.socket_open = false;
-                let message = format!("the coordinator closed the connection (code {code}{}{reason})", sep(&reason));
-                self.fail(ReactorError::new(ErrorCode::CoordinatorConnectionError, message, now));
-            }
+            Input::SocketClosed { code, reason } => self.on_socket_closed(now, code, reason),
             Input::Timer(timer) => self.on_timer(now, timer),
             Input::OfferReady { sdp, mids } => self.on_offer(now, sdp, mids),
             Input::LocalCandidate(candidate) => {
@@ -291,10 +292,15 @@ impl<V> Session<V> {
     }
 
     fn on_timer(&mut self, now: f64, timer: Timer) {
+        // A coordinator too slow to let us in: the next URL may not be.
+        if timer == Timer::Step && self.before_admission() && self.fail_over() {
+            return;
+        }
         match (timer, &self.phase) {
             (Timer::Ping, Phase::Machine(_)) => self.ping(),
             (Timer::Stats, Phase::Machine(_)) => self.read_stats(),
             (Timer::Publish, Phase::Machine(_)) => self.publish_timed_out(now),
+            (Timer::Resume, _) => self.on_resume_timer(now),
             (Timer::AnswerPoll, Phase::Machine(link)) => {
                 let request = link.get_answer();
                 self.actions.push_back(Action::Http(request));
@@ -389,6 +395,8 @@ impl<V> Session<V> {
         self.phase = Phase::Idle;
         self.waiting = None;
         self.schema = None;
+        self.resume = resume::Resume::default();
+        self.urls = failover::Urls::default();
         self.publishing = publish::Publishing::default();
         self.stats = stats::Stats::default();
         if self.showing_stream {

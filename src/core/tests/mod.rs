@@ -8,4 +8,5 @@ mod local;
 mod media;
 mod messages;
 mod options;
+mod resume;
 mod schema;
