@@ -73,22 +73,23 @@ impl<V> Session<V> {
             && matches!(self.phase, Phase::Queue { .. } | Phase::Machine(_))
     }
 
-    /// Schedules the next attempt on the next URL, or gives up once it would
-    /// start after the coordinator's grace period: the delays of
-    /// `reconnect` in turn, then its last one again.
+    /// Schedules the next attempt on the next URL, or gives up once the
+    /// coordinator's grace period is over: the delays of `reconnect` in
+    /// turn, then its last one again, the last attempt at the grace's end.
     fn retry(&mut self, now: f64, why: String) {
         let delays = &self.options.reconnect;
         let grace = self.resume.info.as_ref().map_or(0.0, |info| info.grace);
         let Some(down) = &mut self.resume.down else { return };
         down.trying = false;
-        let delay = delays[(down.attempt as usize).min(delays.len() - 1)];
-        if down.attempt > 0 && now + f64::from(delay) > down.since + grace * 1000.0 {
+        let left = down.since + grace * 1000.0 - now;
+        if down.attempt > 0 && left <= 0.0 {
             let message = format!(
                 "lost the coordinator and could not resume within its {grace} s grace period ({} attempts; last: {why})",
                 down.attempt
             );
             return self.fail(ReactorError::new(ErrorCode::CoordinatorConnectionError, message, now));
         }
+        let delay = delays[(down.attempt as usize).min(delays.len() - 1)].min(left.max(0.0) as u32);
         down.attempt += 1;
         let attempt = down.attempt;
         self.rotate_url();

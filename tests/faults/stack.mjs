@@ -1,0 +1,192 @@
+// What the coordinator fault tests stand on: coordinators as child processes
+// (so a test can kill -9 one and start it again on the same port), a
+// simulated machine in a process of its own (so it outlives them), a real
+// redis-server, and a page that counts its own sockets and peer connections.
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import net from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { freePort, launchBrowser, serverCommand, waitFor } from "../e2e/harness.mjs";
+import { installRecorder } from "../e2e/page.mjs";
+
+export { freePort, waitFor };
+
+const debug = process.env.E2E_DEBUG === "1";
+const children = new Set();
+process.once("exit", () => {
+  for (const child of children) child.kill("SIGKILL");
+});
+
+/** `reactor-server` on `port` with `args`; resolves once it answers HTTP. */
+export async function startServer({ port, args = [], name = "server" }) {
+  port ??= await freePort();
+  const { cmd, args: all } = serverCommand(port, args);
+  const child = spawn(cmd, all, { stdio: ["ignore", "pipe", "pipe"], env: { RUST_LOG: "info", ...process.env, NO_COLOR: "1" } });
+  children.add(child);
+  const log = [];
+  let exited = null;
+  const exit = new Promise((resolve) =>
+    child.on("exit", (code, signal) => {
+      children.delete(child);
+      resolve((exited = { code, signal }));
+    }),
+  );
+  for (const stream of [child.stdout, child.stderr]) {
+    stream.setEncoding("utf8");
+    stream.on("data", (chunk) => {
+      for (const line of chunk.split("\n")) if (line) log.push(line);
+      if (debug) process.stderr.write(`[${name}] ${chunk}`);
+    });
+  }
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(
+    async () => {
+      if (exited) throw Object.assign(new Error(`${name} exited: ${JSON.stringify(exited)}\n${log.join("\n")}`), { fatal: true });
+      await (await fetch(`${url}/stats`, { signal: AbortSignal.timeout(1_000) })).arrayBuffer();
+      return true;
+    },
+    { timeoutMs: 20_000, intervalMs: 50, what: `${name} at ${url}` },
+  );
+  return {
+    port,
+    url,
+    log,
+    pid: child.pid,
+    get exited() {
+      return exited;
+    },
+    /** kill -9: no goodbye to anyone. */
+    async kill9() {
+      if (!exited) child.kill("SIGKILL");
+      return exit;
+    },
+    async stop() {
+      if (exited) return exited;
+      child.kill("SIGTERM");
+      const hard = setTimeout(() => child.kill("SIGKILL"), 5_000);
+      await exit;
+      clearTimeout(hard);
+      return exited;
+    },
+    async stats() {
+      return (await fetch(`${url}/stats`)).json();
+    },
+  };
+}
+
+/**
+ * A simulated `echo` machine in a process of its own (a reactor-server whose
+ * own coordinator nobody uses), so that killing a coordinator leaves it up;
+ * it also serves the page (www/ and pkg/).
+ */
+export async function startMachineHost() {
+  const host = await startServer({ args: ["--machines", "echo=1"], name: "machine-host" });
+  const line = await waitFor(() => host.log.find((l) => l.includes("simulated machine up")), {
+    what: "the simulated machine's URL",
+  });
+  const machineUrl = /(http:\/\/127\.0\.0\.1:\d+)/.exec(line)?.[1];
+  if (!machineUrl) {
+    await host.stop();
+    throw new Error(`no machine URL in: ${line}`);
+  }
+  return { host, machineUrl };
+}
+
+/** Arguments that make a coordinator serve `machineUrl` only. */
+export function coordinatorArgs(machineUrl, extra = []) {
+  return ["--machines", "", "--machine-url", `echo=${machineUrl}`, "--health-interval-ms", "250", ...extra];
+}
+
+/** A real redis-server on a free loopback port, no persistence. */
+export async function startRedis() {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), "reactor-redis-"));
+  const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], {
+    cwd: dir,
+    stdio: "ignore",
+  });
+  children.add(child);
+  const exit = new Promise((resolve) => child.on("exit", resolve));
+  await waitFor(
+    () =>
+      new Promise((resolve) => {
+        const s = net.connect(port, "127.0.0.1", () => resolve(s.end() && true)).on("error", () => resolve(false));
+      }),
+    { what: "redis-server to listen" },
+  );
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    async stop() {
+      child.kill("SIGTERM");
+      await exit;
+      children.delete(child);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Page-side, before any script: counts WebSockets and peer connections not closed, and records frames. */
+const countResources = () => {
+  window.__sockets = [];
+  window.__peers = [];
+  window.__frames = [];
+  const NativeWebSocket = window.WebSocket;
+  window.WebSocket = class extends NativeWebSocket {
+    constructor(...args) {
+      super(...args);
+      window.__sockets.push(this);
+      this.addEventListener("message", (e) => window.__frames.push({ url: this.url, in: JSON.parse(e.data) }));
+    }
+    send(data) {
+      window.__frames.push({ url: this.url, out: JSON.parse(data) });
+      super.send(data);
+    }
+  };
+  const NativePeer = window.RTCPeerConnection;
+  window.RTCPeerConnection = class extends NativePeer {
+    constructor(...args) {
+      super(...args);
+      window.__peers.push(this);
+    }
+  };
+  window.live = () => ({
+    sockets: window.__sockets.filter((s) => s.readyState <= 1).length,
+    peers: window.__peers.filter((p) => p.connectionState !== "closed").length,
+  });
+};
+
+/** Page-side: records reconnect events and timestamps every event of `make`'s Reactors. */
+const recordReconnects = () => {
+  const make = window.make;
+  window.make = (options, name) => {
+    const reactor = make(options, name);
+    const rec = window[`${name}Rec`];
+    rec.log = [];
+    rec.reconnecting = [];
+    rec.reconnected = [];
+    reactor.on("reconnecting", (e) => rec.reconnecting.push({ ...e, at: Date.now() }));
+    reactor.on("reconnected", (e) => rec.reconnected.push({ ...e, at: Date.now() }));
+    reactor.on("statusChanged", (s) => rec.log.push({ status: s, at: Date.now() }));
+    rec.failures = [];
+    reactor.on("error", (e) => {
+      rec.failures.push({ code: e.code, message: e.message, recoverable: e.recoverable });
+      rec.log.push({ error: e.code, message: e.message, at: Date.now() });
+    });
+    return reactor;
+  };
+};
+
+/** A browser with one page at `pageUrl`, the SDK loaded and resources counted. */
+export async function openPage(pageUrl) {
+  const browser = await launchBrowser();
+  const page = browser.context.pages()[0] ?? (await browser.context.newPage());
+  const consoleLog = [];
+  page.on("console", (m) => consoleLog.push(`[${m.type()}] ${m.text()}`));
+  page.on("pageerror", (e) => consoleLog.push(`[pageerror] ${e.message}`));
+  await page.addInitScript(countResources);
+  await page.goto(`${pageUrl}/`, { waitUntil: "load" });
+  await page.evaluate(installRecorder);
+  await page.evaluate(recordReconnects);
+  return { browser, page, consoleLog };
+}
