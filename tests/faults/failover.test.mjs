@@ -61,6 +61,8 @@ function withLogs(name, fn) {
     } catch (e) {
       for (const s of servers) process.stderr.write(`\n--- ${name}: ${s.url} ---\n${s.log.slice(-40).join("\n")}\n`);
       process.stderr.write(`--- page ---\n${consoleLog.slice(-40).join("\n")}\n`);
+      const frames = await page.evaluate(() => JSON.stringify(__frames.slice(-20))).catch(() => "?");
+      process.stderr.write(`--- frames ---\n${frames.slice(0, 4000)}\n`);
       throw e;
     }
   };
