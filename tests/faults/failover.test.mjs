@@ -115,7 +115,7 @@ test(
       await ready("y");
       const assigned = (await framesFrom(a.url)).find((f) => f.type === "assigned");
       assert.ok(assigned, "assigned by a");
-      const token = await page.evaluate(() => __frames.find((f) => f.out?.type === "hello").out.token);
+      const token = await page.evaluate(() => __frames.findLast((f) => f.out?.type === "hello").out.token);
       await page.evaluate(async () => {
         const stream = await navigator.mediaDevices.getUserMedia({ video: { width: 320, height: 240 } });
         await y.publishVideoStream(stream);
@@ -131,6 +131,10 @@ test(
       assert.equal(again[0].session_id, assigned.session_id, "the same session");
       const afterwards = await page.evaluate(() => countFrames(yRec.track, 1_000));
       assert.ok(during >= 10 && afterwards >= 10, `frames during/after the failover: ${during}/${afterwards}`);
+      // b takes the dead process's machine lease over and finds the session it knows: it runs on.
+      await waitFor(() => b.log.some((l) => l.includes("took the machine's lease")), { what: "b to take the lease" });
+      const leased = await page.evaluate(() => countFrames(yRec.track, 1_000));
+      assert.ok(leased >= 10, `frames after b took the machine over: ${leased}`);
       // Messages and the control channel go on; a new publish is answered by the runtime.
       await page.evaluate(() => y.sendMessage({ after: "failover" }));
       await until(() => yRec.messages.some((m) => m?.data?.after === "failover"));
@@ -150,7 +154,7 @@ test(
       assert.deepEqual(y.statuses, ["connecting", "waiting", "ready"], "status stayed ready");
       assert.deepEqual(y.errors, []);
       console.log(
-        `measured: failover while ready → reconnected on the other process in ${recovered} ms; frames ${during}/${afterwards} per s during/after`,
+        `measured: failover while ready → reconnected on the other process in ${recovered} ms; video frames ${during}/${afterwards}/${leased} in 1 s during/after/after the lease passed`,
       );
       await page.evaluate(() => y.disconnect());
       assert.deepEqual(await page.evaluate(() => live()), { sockets: 0, peers: 0 });
