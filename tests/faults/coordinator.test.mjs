@@ -5,48 +5,41 @@
 // coordinator processes in memory mode, a simulated machine in a process
 // of its own (so it outlives them).
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
-import { API_KEY } from "../e2e/harness.mjs";
+import { test } from "node:test";
 import { startProxy } from "./inject.mjs";
-import { coordinatorArgs, openPage, startMachineHost, startServer, waitFor } from "./stack.mjs";
+import { coordinatorArgs, faultSuite, startServer, waitFor } from "./stack.mjs";
 
-let machine, browser, page, consoleLog;
+const suite = faultSuite();
+const { join, until, rec, ready, withLogs } = suite;
+const position = (name) => suite.page.evaluate((n) => window[n].getWaitingInfo()?.position ?? null, name);
 
-before(async () => {
-  machine = await startMachineHost();
-  ({ browser, page, consoleLog } = await openPage(machine.host.url));
-});
-
-after(async () => {
-  await browser?.close();
-  await machine?.host.stop();
-});
-
-/** Creates Reactor `name` on the page and starts connect(); its outcome lands in `${name}Done`. */
-function join(name, coordinatorUrl, extra = {}) {
-  return page.evaluate(
-    ({ name, options }) => {
-      const reactor = make(options, name);
-      window[`${name}Done`] = undefined;
-      outcome(reactor.connect()).then((o) => (window[`${name}Done`] = o));
-    },
-    { name, options: { modelName: "echo", insecureApiKey: API_KEY, queueing: true, coordinatorUrl, ...extra } },
-  );
+/** A coordinator and a TCP proxy in front of it, for `fn(coord, proxy)`; both stopped after. */
+async function behindProxy(servers, extraArgs, fn) {
+  const coord = await startServer({ args: coordinatorArgs(suite.machine.machineUrl, extraArgs), name: "coord" });
+  servers.push(coord);
+  const proxy = await startProxy(coord.port);
+  try {
+    await fn(coord, proxy);
+  } finally {
+    await proxy.close();
+    await coord.stop();
+  }
 }
 
-const until = (fn, arg, timeout = 15_000) => page.waitForFunction(fn, arg, { timeout, polling: 20 });
-const position = (name) => page.evaluate((n) => window[n].getWaitingInfo()?.position ?? null, name);
-const rec = (name) => page.evaluate((n) => window[`${n}Rec`], name);
-
-async function ready(name) {
-  await until((n) => window[`${n}Done`] !== undefined, name, 30_000);
-  assert.equal(await page.evaluate((n) => window[`${n}Done`], name), "resolved", `${name} connected`);
+/** `a` on the machine, then `b` (through the proxy) and `c` waiting at places 1 and 2. */
+async function lineOfThree(coord, proxy) {
+  await join("a", coord.url);
+  await ready("a");
+  await join("b", proxy.url);
+  await until(() => bRec.waiting.at(-1)?.position === 1);
+  await join("c", coord.url);
+  await until(() => cRec.waiting.at(-1)?.position === 2);
 }
 
 /** Every Reactor disconnected; nothing left on the page or the coordinator. */
 async function leaveClean(names, coordinator) {
-  await page.evaluate((ns) => Promise.all(ns.map((n) => window[n].disconnect())), names);
-  assert.deepEqual(await page.evaluate(() => live()), { sockets: 0, peers: 0 }, "no socket or peer left on the page");
+  await suite.page.evaluate((ns) => Promise.all(ns.map((n) => window[n].disconnect())), names);
+  assert.deepEqual(await suite.page.evaluate(() => live()), { sockets: 0, peers: 0 }, "no socket or peer left on the page");
   if (coordinator && !coordinator.exited) {
     await waitFor(
       async () => {
@@ -60,7 +53,7 @@ async function leaveClean(names, coordinator) {
 
 /** Sends `{seq}` every 40 ms on Reactor `name`; `stop()` resolves with the sequence numbers sent. */
 function pump(name) {
-  return page.evaluate((n) => {
+  return suite.page.evaluate((n) => {
     window.__sent = [];
     let seq = 0;
     window.__pump = setInterval(() => {
@@ -74,14 +67,14 @@ function pump(name) {
 }
 
 async function stopPumpAndCheck(name) {
-  await page.evaluate(() => clearInterval(window.__pump));
+  await suite.page.evaluate(() => clearInterval(window.__pump));
   // Every send settled, then every echo in.
   await until(() => window.__sent.length === window.__tried + 1);
   await until(
     (n) => window[`${n}Rec`].messages.filter((m) => m?.type === "echo").length >= window.__sent.length,
     name,
   );
-  const { sent, echoed } = await page.evaluate(
+  const { sent, echoed } = await suite.page.evaluate(
     (n) => ({ sent: window.__sent, echoed: window[`${n}Rec`].messages.filter((m) => m?.type === "echo").map((m) => m.data.seq) }),
     name,
   );
@@ -91,42 +84,21 @@ async function stopPumpAndCheck(name) {
 }
 
 async function publishCamera(name) {
-  await page.evaluate(async (n) => {
+  await suite.page.evaluate(async (n) => {
     const stream = await navigator.mediaDevices.getUserMedia({ video: { width: 320, height: 240 } });
     await window[n].publishVideoStream(stream);
   }, name);
   await until((n) => window[`${n}Rec`].track, name);
 }
 
-const frames = (name, ms) => page.evaluate(({ n, ms }) => countFrames(window[`${n}Rec`].track, ms), { n: name, ms });
-
-function withLogs(name, fn) {
-  return async () => {
-    const servers = [];
-    try {
-      await fn(servers);
-    } catch (e) {
-      for (const s of servers) process.stderr.write(`\n--- ${name}: ${s.url} ---\n${s.log.slice(-40).join("\n")}\n`);
-      process.stderr.write(`--- page ---\n${consoleLog.slice(-40).join("\n")}\n`);
-      throw e;
-    }
-  };
-}
+const frames = (name, ms) => suite.page.evaluate(({ n, ms }) => countFrames(window[`${n}Rec`].track, ms), { n: name, ms });
 
 test(
   "WebSocket cut while waiting: resumed in the background, same place, FIFO order kept",
   { timeout: 90_000 },
   withLogs("cut-waiting", async (servers) => {
-    const coord = await startServer({ args: coordinatorArgs(machine.machineUrl), name: "coord" });
-    servers.push(coord);
-    const proxy = await startProxy(coord.port);
-    try {
-      await join("a", coord.url);
-      await ready("a");
-      await join("b", proxy.url);
-      await until(() => bRec.waiting.at(-1)?.position === 1);
-      await join("c", coord.url);
-      await until(() => cRec.waiting.at(-1)?.position === 2);
+    await behindProxy(servers, [], async (coord, proxy) => {
+      await lineOfThree(coord, proxy);
 
       const cutAt = Date.now();
       proxy.cut();
@@ -139,21 +111,18 @@ test(
       assert.deepEqual(b.errors, []);
       assert.equal(await position("b"), 1, "same place");
       assert.equal(await position("c"), 2, "the one behind did not move up");
-      const resumes = await page.evaluate(() => __frames.filter((f) => f.out?.type === "resume").length);
+      const resumes = await suite.page.evaluate(() => __frames.filter((f) => f.out?.type === "resume").length);
       assert.equal(resumes, 1, "one resume frame");
-      assert.equal(await page.evaluate(() => __frames.filter((f) => f.out?.type === "leave").length), 0, "no leave sent");
+      assert.equal(await suite.page.evaluate(() => __frames.filter((f) => f.out?.type === "leave").length), 0, "no leave sent");
 
       // FIFO: the machine goes to b first, then c moves up.
-      await page.evaluate(() => a.disconnect());
+      await suite.page.evaluate(() => a.disconnect());
       await ready("b");
       await until(() => cRec.waiting.at(-1)?.position === 1);
-      assert.equal(await page.evaluate(() => cDone), undefined, "c still waits");
+      assert.equal(await suite.page.evaluate(() => cDone), undefined, "c still waits");
       console.log(`measured: cut while waiting → reconnected in ${recovered} ms`);
       await leaveClean(["a", "b", "c"], coord);
-    } finally {
-      await proxy.close();
-      await coord.stop();
-    }
+    });
   }),
 );
 
@@ -161,10 +130,7 @@ test(
   "WebSocket cut while ready: same session, video and messages flow during the cut",
   { timeout: 90_000 },
   withLogs("cut-ready", async (servers) => {
-    const coord = await startServer({ args: coordinatorArgs(machine.machineUrl), name: "coord" });
-    servers.push(coord);
-    const proxy = await startProxy(coord.port);
-    try {
+    await behindProxy(servers, [], async (coord, proxy) => {
       await join("b", proxy.url);
       await ready("b");
       await publishCamera("b");
@@ -194,10 +160,7 @@ test(
           `video frames ${beforeCut}/${during}/${afterCut} before (1 s) / during (1.5 s) / after (1 s); ${sent} messages, none lost`,
       );
       await leaveClean(["b"], coord);
-    } finally {
-      await proxy.close();
-      await coord.stop();
-    }
+    });
   }),
 );
 
@@ -206,19 +169,8 @@ test(
   { timeout: 90_000 },
   withLogs("refuse-past-grace", async (servers) => {
     const grace = 3;
-    const coord = await startServer({
-      args: coordinatorArgs(machine.machineUrl, ["--resume-grace-secs", String(grace)]),
-      name: "coord",
-    });
-    servers.push(coord);
-    const proxy = await startProxy(coord.port);
-    try {
-      await join("a", coord.url);
-      await ready("a");
-      await join("b", proxy.url);
-      await until(() => bRec.waiting.at(-1)?.position === 1);
-      await join("c", coord.url);
-      await until(() => cRec.waiting.at(-1)?.position === 2);
+    await behindProxy(servers, ["--resume-grace-secs", String(grace)], async (coord, proxy) => {
+      await lineOfThree(coord, proxy);
       proxy.refuse(true);
       const cutAt = Date.now();
       proxy.cut();
@@ -229,17 +181,18 @@ test(
       assert.equal(b.failures[0].code, "COORDINATOR_CONNECTION_ERROR");
       assert.ok(b.failures[0].recoverable);
       assert.match(b.failures[0].message, /grace period/);
-      assert.equal((await page.evaluate(() => bDone)).code, "COORDINATOR_CONNECTION_ERROR", "connect() rejects with it");
+      assert.equal((await suite.page.evaluate(() => bDone)).code, "COORDINATOR_CONNECTION_ERROR", "connect() rejects with it");
       assert.deepEqual(b.statuses, ["connecting", "waiting", "disconnected"]);
-      assert.ok(endedAfter >= grace * 1_000 - 100 && endedAfter < grace * 1_000 + 1_500, `ended ${endedAfter} ms after the cut: ${b.failures[0].message}; ${JSON.stringify(b.reconnecting.map((r) => [r.attempt, r.delayMs, r.at - cutAt]))}`);
+      const attempts = JSON.stringify(b.reconnecting.map((r) => [r.attempt, r.delayMs, r.at - cutAt]));
+      assert.ok(
+        endedAfter >= grace * 1_000 - 100 && endedAfter < grace * 1_000 + 1_500,
+        `ended ${endedAfter} ms after the cut; attempts [n, delay, at]: ${attempts}`,
+      );
       // The coordinator gave the place up too: c moves up.
       await until(() => cRec.waiting.at(-1)?.position === 1, undefined, 5_000);
       console.log(`measured: refused past a ${grace} s grace → ended after ${endedAfter} ms, ${b.reconnecting.length} attempts`);
       await leaveClean(["a", "b", "c"], coord);
-    } finally {
-      await proxy.close();
-      await coord.stop();
-    }
+    });
   }),
 );
 
@@ -247,7 +200,7 @@ test(
   "kill -9 the coordinator while waiting, start it again: RESUME_FAILED, and connect() works again",
   { timeout: 90_000 },
   withLogs("kill-waiting", async (servers) => {
-    let coord = await startServer({ args: coordinatorArgs(machine.machineUrl), name: "coord" });
+    let coord = await startServer({ args: coordinatorArgs(suite.machine.machineUrl), name: "coord" });
     servers.push(coord);
     try {
       await join("a", coord.url);
@@ -256,7 +209,7 @@ test(
       await until(() => bRec.waiting.at(-1)?.position === 1);
       const killedAt = Date.now();
       await coord.kill9();
-      coord = await startServer({ port: coord.port, args: coordinatorArgs(machine.machineUrl), name: "coord-again" });
+      coord = await startServer({ port: coord.port, args: coordinatorArgs(suite.machine.machineUrl), name: "coord-again" });
       servers.push(coord);
       const restarted = Date.now() - killedAt;
       await until(() => bDone !== undefined && aDone !== undefined && aRec.errors.length > 0, undefined, 20_000);
@@ -287,7 +240,7 @@ test(
   "kill -9 the coordinator while ready, start it again: the session ends with one documented error",
   { timeout: 90_000 },
   withLogs("kill-ready", async (servers) => {
-    let coord = await startServer({ args: coordinatorArgs(machine.machineUrl), name: "coord" });
+    let coord = await startServer({ args: coordinatorArgs(suite.machine.machineUrl), name: "coord" });
     servers.push(coord);
     try {
       await join("a", coord.url);
@@ -298,8 +251,8 @@ test(
       // While it is down, the session runs on: the machine does not need the coordinator.
       const whileDown = await frames("a", 500);
       assert.ok(whileDown >= 5, `frames while the coordinator is down: ${whileDown}`);
-      assert.equal(await page.evaluate(() => a.getStatus()), "ready");
-      coord = await startServer({ port: coord.port, args: coordinatorArgs(machine.machineUrl), name: "coord-again" });
+      assert.equal(await suite.page.evaluate(() => a.getStatus()), "ready");
+      coord = await startServer({ port: coord.port, args: coordinatorArgs(suite.machine.machineUrl), name: "coord-again" });
       servers.push(coord);
       await until(() => aDone !== undefined && aRec.statuses.at(-1) === "disconnected", undefined, 20_000);
       const a = await rec("a");

@@ -4,45 +4,16 @@
 // on the other; while ready it keeps its session (same session_id), the video
 // flows on, and the session's signaling proxy is served by the survivor.
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
-import { API_KEY } from "../e2e/harness.mjs";
-import { coordinatorArgs, openPage, startMachineHost, startRedis, startServer, waitFor } from "./stack.mjs";
+import { test } from "node:test";
+import { coordinatorArgs, faultSuite, startRedis, startServer, waitFor } from "./stack.mjs";
 
-let machine, browser, page, consoleLog;
-
-before(async () => {
-  machine = await startMachineHost();
-  ({ browser, page, consoleLog } = await openPage(machine.host.url));
-});
-
-after(async () => {
-  await browser?.close();
-  await machine?.host.stop();
-});
-
-function join(name, coordinatorUrl) {
-  return page.evaluate(
-    ({ name, options }) => {
-      const reactor = make(options, name);
-      window[`${name}Done`] = undefined;
-      outcome(reactor.connect()).then((o) => (window[`${name}Done`] = o));
-    },
-    { name, options: { modelName: "echo", insecureApiKey: API_KEY, queueing: true, coordinatorUrl } },
-  );
-}
-
-const until = (fn, arg, timeout = 15_000) => page.waitForFunction(fn, arg, { timeout, polling: 20 });
-const rec = (name) => page.evaluate((n) => window[`${n}Rec`], name);
-
-async function ready(name) {
-  await until((n) => window[`${n}Done`] !== undefined, name, 30_000);
-  assert.equal(await page.evaluate((n) => window[`${n}Done`], name), "resolved", `${name} connected`);
-}
+const suite = faultSuite();
+const { join, until, rec, ready, withLogs } = suite;
 
 /** Two coordinators on one Redis, serving the one machine. */
 async function cluster(servers) {
   const redis = await startRedis();
-  const args = coordinatorArgs(machine.machineUrl, ["--redis", redis.url]);
+  const args = coordinatorArgs(suite.machine.machineUrl, ["--redis", redis.url]);
   const a = await startServer({ args, name: "coord-a" });
   const b = await startServer({ args, name: "coord-b" });
   servers.push(a, b);
@@ -51,22 +22,7 @@ async function cluster(servers) {
 
 /** Frames the page received on sockets to `origin`. */
 const framesFrom = (origin) =>
-  page.evaluate((o) => __frames.filter((f) => f.in && f.url.startsWith(o)).map((f) => f.in), origin.replace("http", "ws"));
-
-function withLogs(name, fn) {
-  return async () => {
-    const servers = [];
-    try {
-      await fn(servers);
-    } catch (e) {
-      for (const s of servers) process.stderr.write(`\n--- ${name}: ${s.url} ---\n${s.log.slice(-40).join("\n")}\n`);
-      process.stderr.write(`--- page ---\n${consoleLog.slice(-40).join("\n")}\n`);
-      const frames = await page.evaluate(() => JSON.stringify(__frames.slice(-20))).catch(() => "?");
-      process.stderr.write(`--- frames ---\n${frames.slice(0, 4000)}\n`);
-      throw e;
-    }
-  };
-}
+  suite.page.evaluate((o) => __frames.filter((f) => f.in && f.url.startsWith(o)).map((f) => f.in), origin.replace("http", "ws"));
 
 test(
   "kill -9 the coordinator holding a waiting client: same place on the other",
@@ -87,16 +43,16 @@ test(
       const recovered = y.reconnected[0].at - killedAt;
       assert.deepEqual(y.statuses, ["connecting", "waiting"], "status stayed waiting");
       assert.deepEqual(y.errors, []);
-      assert.equal(await page.evaluate(() => y.getWaitingInfo().position), 1, "same place");
-      assert.equal(await page.evaluate(() => z.getWaitingInfo().position), 2, "the one behind did not move up");
+      assert.equal(await suite.page.evaluate(() => y.getWaitingInfo().position), 1, "same place");
+      assert.equal(await suite.page.evaluate(() => z.getWaitingInfo().position), 2, "the one behind did not move up");
       assert.ok((await framesFrom(b.url)).some((f) => f.type === "resumed"), "resumed by b");
       // FIFO across the failover: y gets the machine, through b.
-      await page.evaluate(() => x.disconnect());
+      await suite.page.evaluate(() => x.disconnect());
       await ready("y");
       await until(() => zRec.waiting.at(-1)?.position === 1);
       console.log(`measured: failover while waiting → reconnected on the other process in ${recovered} ms`);
-      await page.evaluate(() => Promise.all([y.disconnect(), z.disconnect()]));
-      assert.deepEqual(await page.evaluate(() => live()), { sockets: 0, peers: 0 });
+      await suite.page.evaluate(() => Promise.all([y.disconnect(), z.disconnect()]));
+      assert.deepEqual(await suite.page.evaluate(() => live()), { sockets: 0, peers: 0 });
       await waitFor(async () => (await b.stats()).sockets_open === 0, { what: "b to hold no socket" });
     } finally {
       await Promise.all([a.stop(), b.stop()]);
@@ -115,30 +71,30 @@ test(
       await ready("y");
       const assigned = (await framesFrom(a.url)).find((f) => f.type === "assigned");
       assert.ok(assigned, "assigned by a");
-      const token = await page.evaluate(() => __frames.findLast((f) => f.out?.type === "hello").out.token);
-      await page.evaluate(async () => {
+      const token = await suite.page.evaluate(() => __frames.findLast((f) => f.out?.type === "hello").out.token);
+      await suite.page.evaluate(async () => {
         const stream = await navigator.mediaDevices.getUserMedia({ video: { width: 320, height: 240 } });
         await y.publishVideoStream(stream);
       });
       await until(() => yRec.track);
       const killedAt = Date.now();
       await a.kill9();
-      const during = await page.evaluate(() => countFrames(yRec.track, 1_000));
+      const during = await suite.page.evaluate(() => countFrames(yRec.track, 1_000));
       await until(() => yRec.reconnected.length === 1, undefined, 10_000);
       const recovered = (await rec("y")).reconnected[0].at - killedAt;
       const again = (await framesFrom(b.url)).filter((f) => f.type === "assigned");
       assert.equal(again.length, 1, "b repeats the assignment once");
       assert.equal(again[0].session_id, assigned.session_id, "the same session");
-      const afterwards = await page.evaluate(() => countFrames(yRec.track, 1_000));
+      const afterwards = await suite.page.evaluate(() => countFrames(yRec.track, 1_000));
       assert.ok(during >= 10 && afterwards >= 10, `frames during/after the failover: ${during}/${afterwards}`);
       // b takes the dead process's machine lease over and finds the session it knows: it runs on.
       await waitFor(() => b.log.some((l) => l.includes("took the machine's lease")), { what: "b to take the lease" });
-      const leased = await page.evaluate(() => countFrames(yRec.track, 1_000));
+      const leased = await suite.page.evaluate(() => countFrames(yRec.track, 1_000));
       assert.ok(leased >= 10, `frames after b took the machine over: ${leased}`);
       // Messages and the control channel go on; a new publish is answered by the runtime.
-      await page.evaluate(() => y.sendMessage({ after: "failover" }));
+      await suite.page.evaluate(() => y.sendMessage({ after: "failover" }));
       await until(() => yRec.messages.some((m) => m?.data?.after === "failover"));
-      await page.evaluate(async () => {
+      await suite.page.evaluate(async () => {
         const stream = await navigator.mediaDevices.getUserMedia({ video: { width: 320, height: 240 } });
         await y.publishVideoStream(stream);
       });
@@ -156,8 +112,8 @@ test(
       console.log(
         `measured: failover while ready → reconnected on the other process in ${recovered} ms; video frames ${during}/${afterwards}/${leased} in 1 s during/after/after the lease passed`,
       );
-      await page.evaluate(() => y.disconnect());
-      assert.deepEqual(await page.evaluate(() => live()), { sockets: 0, peers: 0 });
+      await suite.page.evaluate(() => y.disconnect());
+      assert.deepEqual(await suite.page.evaluate(() => live()), { sockets: 0, peers: 0 });
       await waitFor(
         async () => {
           const s = await b.stats();

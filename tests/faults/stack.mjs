@@ -2,12 +2,14 @@
 // (so a test can kill -9 one and start it again on the same port), a
 // simulated machine in a process of its own (so it outlives them), a real
 // redis-server, and a page that counts its own sockets and peer connections.
+import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePort, launchBrowser, serverCommand, waitFor } from "../e2e/harness.mjs";
+import { after, before } from "node:test";
+import { API_KEY, freePort, launchBrowser, serverCommand, waitFor } from "../e2e/harness.mjs";
 import { installRecorder } from "../e2e/page.mjs";
 
 export { freePort, waitFor };
@@ -189,4 +191,53 @@ export async function openPage(pageUrl) {
   await page.evaluate(installRecorder);
   await page.evaluate(recordReconnects);
   return { browser, page, consoleLog };
+}
+
+/**
+ * The hooks and page helpers of a fault test file: one machine host and one
+ * browser page for the whole file (`suite.machine`, `suite.page`), torn down
+ * after it; Reactors made on the page by name.
+ */
+export function faultSuite() {
+  const suite = {};
+  let browser;
+  before(async () => {
+    suite.machine = await startMachineHost();
+    ({ browser, page: suite.page, consoleLog: suite.consoleLog } = await openPage(suite.machine.host.url));
+  });
+  after(async () => {
+    await browser?.close();
+    await suite.machine?.host.stop();
+  });
+  /** Creates Reactor `name` on the page and starts connect(); its outcome lands in `${name}Done`. */
+  suite.join = (name, coordinatorUrl, extra = {}) =>
+    suite.page.evaluate(
+      ({ name, options }) => {
+        const reactor = make(options, name);
+        window[`${name}Done`] = undefined;
+        outcome(reactor.connect()).then((o) => (window[`${name}Done`] = o));
+      },
+      { name, options: { modelName: "echo", insecureApiKey: API_KEY, queueing: true, coordinatorUrl, ...extra } },
+    );
+  suite.until = (fn, arg, timeout = 15_000) => suite.page.waitForFunction(fn, arg, { timeout, polling: 20 });
+  suite.rec = (name) => suite.page.evaluate((n) => window[`${n}Rec`], name);
+  /** Waits for Reactor `name`'s connect() and asserts it resolved. */
+  suite.ready = async (name) => {
+    await suite.until((n) => window[`${n}Done`] !== undefined, name, 30_000);
+    assert.equal(await suite.page.evaluate((n) => window[`${n}Done`], name), "resolved", `${name} connected`);
+  };
+  /** `fn(servers)`; on failure, the last lines of each server's log, the page's console and frames. */
+  suite.withLogs = (name, fn) => async () => {
+    const servers = [];
+    try {
+      await fn(servers);
+    } catch (e) {
+      for (const s of servers) process.stderr.write(`\n--- ${name}: ${s.url} ---\n${s.log.slice(-40).join("\n")}\n`);
+      process.stderr.write(`--- page ---\n${suite.consoleLog.slice(-40).join("\n")}\n`);
+      const frames = await suite.page.evaluate(() => JSON.stringify(__frames.slice(-20))).catch(() => "?");
+      process.stderr.write(`--- frames ---\n${frames.slice(0, 4000)}\n`);
+      throw e;
+    }
+  };
+  return suite;
 }
