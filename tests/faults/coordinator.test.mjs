@@ -15,7 +15,7 @@ const position = (name) => suite.page.evaluate((n) => window[n].getWaitingInfo()
 
 /** A coordinator and a TCP proxy in front of it, for `fn(coord, proxy)`; both stopped after. */
 async function behindProxy(servers, extraArgs, fn) {
-  const coord = await startServer({ args: coordinatorArgs(suite.machine.machineUrl, extraArgs), name: "coord" });
+  const coord = await startServer({ args: coordinatorArgs(suite.machine.machineUrl, extraArgs) });
   servers.push(coord);
   const proxy = await startProxy(coord.port);
   try {
@@ -200,7 +200,7 @@ test(
   "kill -9 the coordinator while waiting, start it again: RESUME_FAILED, and connect() works again",
   { timeout: 90_000 },
   withLogs("kill-waiting", async (servers) => {
-    let coord = await startServer({ args: coordinatorArgs(suite.machine.machineUrl), name: "coord" });
+    let coord = await startServer({ args: coordinatorArgs(suite.machine.machineUrl) });
     servers.push(coord);
     try {
       await join("a", coord.url);
@@ -209,7 +209,7 @@ test(
       await until(() => bRec.waiting.at(-1)?.position === 1);
       const killedAt = Date.now();
       await coord.kill9();
-      coord = await startServer({ port: coord.port, args: coordinatorArgs(suite.machine.machineUrl), name: "coord-again" });
+      coord = await startServer({ port: coord.port, args: coordinatorArgs(suite.machine.machineUrl) });
       servers.push(coord);
       const restarted = Date.now() - killedAt;
       await until(() => bDone !== undefined && aDone !== undefined && aRec.errors.length > 0, undefined, 20_000);
@@ -240,7 +240,7 @@ test(
   "kill -9 the coordinator while ready, start it again: the session ends with one documented error",
   { timeout: 90_000 },
   withLogs("kill-ready", async (servers) => {
-    let coord = await startServer({ args: coordinatorArgs(suite.machine.machineUrl), name: "coord" });
+    let coord = await startServer({ args: coordinatorArgs(suite.machine.machineUrl) });
     servers.push(coord);
     try {
       await join("a", coord.url);
@@ -252,7 +252,7 @@ test(
       const whileDown = await frames("a", 500);
       assert.ok(whileDown >= 5, `frames while the coordinator is down: ${whileDown}`);
       assert.equal(await suite.page.evaluate(() => a.getStatus()), "ready");
-      coord = await startServer({ port: coord.port, args: coordinatorArgs(suite.machine.machineUrl), name: "coord-again" });
+      coord = await startServer({ port: coord.port, args: coordinatorArgs(suite.machine.machineUrl) });
       servers.push(coord);
       await until(() => aDone !== undefined && aRec.statuses.at(-1) === "disconnected", undefined, 20_000);
       const a = await rec("a");

@@ -14,8 +14,8 @@ const { join, until, rec, ready, withLogs } = suite;
 async function cluster(servers) {
   const redis = await startRedis();
   const args = coordinatorArgs(suite.machine.machineUrl, ["--redis", redis.url]);
-  const a = await startServer({ args, name: "coord-a" });
-  const b = await startServer({ args, name: "coord-b" });
+  const a = await startServer({ args });
+  const b = await startServer({ args });
   servers.push(a, b);
   return { redis, a, b };
 }

@@ -9,72 +9,38 @@ import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before } from "node:test";
-import { API_KEY, freePort, launchBrowser, serverCommand, waitFor } from "../e2e/harness.mjs";
+import { API_KEY, freePort, launchBrowser, startServer as startE2eServer, waitFor } from "../e2e/harness.mjs";
 import { installRecorder } from "../e2e/page.mjs";
 
 export { freePort, waitFor };
 
-const debug = process.env.E2E_DEBUG === "1";
 const children = new Set();
 process.once("exit", () => {
   for (const child of children) child.kill("SIGKILL");
 });
 
-/** `reactor-server` on `port` with `args`; resolves once it answers HTTP. */
-export async function startServer({ port, args = [], name = "server" }) {
-  port ??= await freePort();
-  const { cmd, args: all } = serverCommand(port, args);
-  const child = spawn(cmd, all, { stdio: ["ignore", "pipe", "pipe"], env: { RUST_LOG: "info", ...process.env, NO_COLOR: "1" } });
+/**
+ * `reactor-server` on `port` (default: a free one) with `args`, as the e2e
+ * harness starts it, plus what fault tests need: `kill9()`, `exited`, `stats()`.
+ */
+export async function startServer({ port, args = [] }) {
+  const server = await startE2eServer({ port, args });
+  const child = server.process;
   children.add(child);
-  const log = [];
-  let exited = null;
-  const exit = new Promise((resolve) =>
-    child.on("exit", (code, signal) => {
-      children.delete(child);
-      resolve((exited = { code, signal }));
-    }),
-  );
-  for (const stream of [child.stdout, child.stderr]) {
-    stream.setEncoding("utf8");
-    stream.on("data", (chunk) => {
-      for (const line of chunk.split("\n")) if (line) log.push(line);
-      if (debug) process.stderr.write(`[${name}] ${chunk}`);
-    });
-  }
-  const url = `http://127.0.0.1:${port}`;
-  await waitFor(
-    async () => {
-      if (exited) throw Object.assign(new Error(`${name} exited: ${JSON.stringify(exited)}\n${log.join("\n")}`), { fatal: true });
-      await (await fetch(`${url}/stats`, { signal: AbortSignal.timeout(1_000) })).arrayBuffer();
-      return true;
-    },
-    { timeoutMs: 20_000, intervalMs: 50, what: `${name} at ${url}` },
-  );
-  return {
-    port,
-    url,
-    log,
-    pid: child.pid,
-    get exited() {
-      return exited;
-    },
+  const exit = new Promise((resolve) => child.once("exit", resolve));
+  exit.then(() => children.delete(child));
+  Object.defineProperty(server, "exited", { get: () => child.exitCode !== null || child.signalCode !== null });
+  return Object.assign(server, {
+    url: server.baseUrl,
     /** kill -9: no goodbye to anyone. */
     async kill9() {
-      if (!exited) child.kill("SIGKILL");
-      return exit;
-    },
-    async stop() {
-      if (exited) return exited;
-      child.kill("SIGTERM");
-      const hard = setTimeout(() => child.kill("SIGKILL"), 5_000);
+      if (!this.exited) child.kill("SIGKILL");
       await exit;
-      clearTimeout(hard);
-      return exited;
     },
     async stats() {
-      return (await fetch(`${url}/stats`)).json();
+      return (await fetch(`${server.baseUrl}/stats`)).json();
     },
-  };
+  });
 }
 
 /**
@@ -83,7 +49,7 @@ export async function startServer({ port, args = [], name = "server" }) {
  * it also serves the page (www/ and pkg/).
  */
 export async function startMachineHost() {
-  const host = await startServer({ args: ["--machines", "echo=1"], name: "machine-host" });
+  const host = await startServer({ args: ["--machines", "echo=1"] });
   const line = await waitFor(() => host.log.find((l) => l.includes("simulated machine up")), {
     what: "the simulated machine's URL",
   });
