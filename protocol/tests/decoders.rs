@@ -131,7 +131,10 @@ proptest! {
             let mut broken = fields.clone();
             broken.insert(key.clone(), with.clone());
             let broken = Value::Object(broken);
-            if let Err(err) = decoder(name)(&broken) {
+            // A `type` replaced by another frame's name picks that frame's struct,
+            // whose own missing fields are then rightly named instead.
+            let retagged = key == "type" && with.is_string();
+            if let (Err(err), false) = (decoder(name)(&broken), retagged) {
                 let at_key = err.path == key || err.path.starts_with(&format!("{key}."));
                 prop_assert!(at_key, "{name}: `{key}` replaced by {with}, but the error says {err}");
             }
