@@ -87,7 +87,15 @@ assertType<Equals<ReactorEvents["fps"], number>>();
 assertType<Equals<ReactorEvents["streamChanged"], MediaStreamTrack | null>>();
 assertType<Equals<ReactorEvents["error"], ReactorError>>();
 assertType<Equals<ReactorEvents["schemaReceived"], ReactorSchema>>();
-assertType<Equals<keyof ReactorEvents, "statusChanged" | "waitingInfoChanged" | "newMessage" | "fps" | "streamChanged" | "schemaReceived" | "error">>();
+assertType<Equals<ReactorEvents["reconnecting"], ReactorReconnecting>>();
+assertType<Equals<ReactorEvents["reconnected"], ReactorReconnected>>();
+assertType<Equals<ReactorLink, "coordinator" | "machine">>();
+assertType<
+  Equals<
+    keyof ReactorEvents,
+    "statusChanged" | "waitingInfoChanged" | "newMessage" | "fps" | "streamChanged" | "schemaReceived" | "error" | "reconnecting" | "reconnected"
+  >
+>();
 
 const video = document.createElement("video");
 reactor.on("statusChanged", (s) => {
