@@ -43,8 +43,11 @@ export interface ReactorOptions {
   insecureApiKey: string;
   /** Wait in a FIFO queue when no machine is free (default false: fail at once). */
   queueing?: boolean;
-  /** Default "http://localhost:8080". In local mode, the runtime's URL. */
-  coordinatorUrl?: string;
+  /**
+   * Default "http://localhost:8080". Several coordinators sharing one Redis: a list, tried in
+   * turn (README "Several coordinators"). In local mode, the runtime's URL (one only).
+   */
+  coordinatorUrl?: string | string[];
   /** Hold sendMessage/publishVideoStream before ready instead of rejecting. */
   development?: boolean;
   /** Connect straight to one runtime at coordinatorUrl: no token, no queue. */

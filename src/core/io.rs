@@ -179,6 +179,9 @@ pub enum Timer {
     Grace,
     /// The delay before the next attempt to re-make the machine link.
     Reconnect,
+    /// The next attempt to re-open the coordinator's socket, then that
+    /// attempt's deadline.
+    Resume,
 }
 
 /// The two data channels of a machine connection.
@@ -348,6 +351,8 @@ pub enum Action<V> {
     OpenSocket {
         url: String,
     },
+    /// Drop the coordinator socket (its listeners first), keeping the rest.
+    CloseSocket,
     SendFrame(ClientFrame),
     SetTimer {
         timer: Timer,

@@ -93,6 +93,11 @@ impl Link {
         self.register()
     }
 
+    /// Signaling goes on through another coordinator (after failover).
+    pub fn rebase(&mut self, base: String) {
+        self.base = base;
+    }
+
     fn request(&self, purpose: Purpose, method: Method, path: &str, body: Body) -> HttpRequest {
         HttpRequest {
             purpose,

@@ -42,8 +42,11 @@ pub struct Options {
     pub model_name: String,
     pub api_key: String,
     pub queueing: bool,
-    /// No trailing slash.
+    /// No trailing slash. The first of a `coordinatorUrl` list.
     pub coordinator_url: String,
+    /// The rest of a `coordinatorUrl` list, tried in turn after
+    /// `coordinator_url` (README "Several coordinators"); empty for one URL.
+    pub fallback_urls: Vec<String>,
     /// Hold `sendMessage`/`publishVideoStream` before `ready` instead of rejecting.
     pub development: bool,
     /// Talk straight to one machine's runtime API at `coordinator_url`.
@@ -72,18 +75,20 @@ impl Options {
         } else {
             string("insecureApiKey", raw.insecure_api_key, None)?
         };
-        let url = string("coordinatorUrl", raw.coordinator_url, Some(DEFAULT_COORDINATOR_URL))?;
-        if !(url.starts_with("http://") || url.starts_with("https://")) || url.len() <= "https://".len() {
+        let mut urls = coordinator_urls(raw.coordinator_url)?;
+        if local && urls.len() > 1 {
             return Err(OptionError {
                 option: "coordinatorUrl",
-                message: format!("option `coordinatorUrl` must be an http:// or https:// URL, got \"{url}\""),
+                message: "option `coordinatorUrl` takes one URL in local mode (one runtime), got a list".into(),
             });
         }
+        let url = urls.remove(0);
         Ok(Options {
             model_name,
             api_key,
             queueing: boolean("queueing", raw.queueing, false)?,
-            coordinator_url: url.trim_end_matches('/').into(),
+            coordinator_url: url,
+            fallback_urls: urls,
             development: boolean("development", raw.development, false)?,
             local,
             validate_messages: boolean("validateMessages", raw.validate_messages, false)?,
@@ -102,6 +107,28 @@ fn string(option: &'static str, value: OptionValue, default: Option<&str>) -> Re
         (OptionValue::Str(_), _) => fail(format!("option `{option}` must not be empty")),
         (other, _) => fail(format!("option `{option}` must be a string, got {}", other.type_name())),
     }
+}
+
+/// `coordinatorUrl`: one URL or a non-empty array of them, each checked.
+fn coordinator_urls(value: OptionValue) -> Result<Vec<String>, OptionError> {
+    let fail = |message: String| Err(OptionError { option: "coordinatorUrl", message });
+    // Only an absent option has a default, not a hole in a list.
+    let (values, default) = match value {
+        OptionValue::List(values) if values.is_empty() => {
+            return fail("option `coordinatorUrl` must not be an empty array".into())
+        }
+        OptionValue::List(values) => (values, None),
+        single => (vec![single], Some(DEFAULT_COORDINATOR_URL)),
+    };
+    let mut urls = Vec::with_capacity(values.len());
+    for value in values {
+        let url = string("coordinatorUrl", value, default)?;
+        if !(url.starts_with("http://") || url.starts_with("https://")) || url.len() <= "https://".len() {
+            return fail(format!("option `coordinatorUrl` must be an http:// or https:// URL, got \"{url}\""));
+        }
+        urls.push(url.trim_end_matches('/').to_string());
+    }
+    Ok(urls)
 }
 
 fn boolean(option: &'static str, value: OptionValue, default: bool) -> Result<bool, OptionError> {

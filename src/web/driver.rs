@@ -197,6 +197,10 @@ impl Driver {
                 }
                 Err(why) => Some(Input::SocketClosed { code: 1006, reason: why }),
             },
+            Action::CloseSocket => {
+                conn.socket = None;
+                None
+            }
             Action::SendFrame(frame) => {
                 if let Some(socket) = &conn.socket {
                     socket.send(&frame);

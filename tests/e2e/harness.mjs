@@ -88,9 +88,9 @@ export async function waitFor(cond, { timeoutMs = 10_000, intervalMs = 100, what
   }
 }
 
-/** Starts the server on a free port; resolves once it answers HTTP on `/`. */
-export async function startServer({ timeoutMs = 30_000, args: extraArgs = [] } = {}) {
-  const port = await freePort();
+/** Starts the server on `port` (default: a free one); resolves once it answers HTTP on `/`. */
+export async function startServer({ timeoutMs = 30_000, args: extraArgs = [], port: wanted } = {}) {
+  const port = wanted ?? (await freePort());
   const { cmd, args } = serverCommand(port, extraArgs);
   const log = [];
   const child = spawn(cmd, args, {

@@ -58,8 +58,9 @@ pub(crate) async fn run(
                 let seen = check(&shared, &url, check_timeout).await;
                 let state = shared.lock().scheduler.machine_state(id);
                 match seen {
-                    // Assigned or freed meanwhile: the answer may predate it.
-                    Some(_) if state != before => failures = 0,
+                    // Assigned or freed meanwhile, or a start or reset queued
+                    // for this task (not run yet): the answer may predate it.
+                    Some(_) if state != before || !ops.is_empty() => failures = 0,
                     Some(session) => {
                         failures = 0;
                         reconcile(&shared, id, &url, state, session).await;

@@ -3,19 +3,22 @@
 //! and teardown. Reaching the machine is in `signaling`, the peer connection
 //! in `machine`, then `messages`, `publish` and `stats`.
 
+mod failover;
 mod machine;
 mod messages;
 mod outbox;
 mod publish;
 mod recovery;
+mod resume;
 mod signaling;
 mod stats;
 
 pub use outbox::{SEND_BUFFER_HIGH, SEND_BUFFER_LOW, SEND_QUEUE_BYTES, SEND_QUEUE_MESSAGES};
 pub use recovery::{ATTEMPT_CONNECT_MS, ATTEMPT_SIGNALING_MS, GRACE_MS};
+pub use resume::RESUME_ATTEMPT_TIMEOUT_MS;
 pub use signaling::ws_url;
 
-use reactor_protocol::coordinator::{ClientFrame, TOKENS_PATH};
+use reactor_protocol::coordinator::ClientFrame;
 use reactor_protocol::runtime::{paths, RuntimeMessage, Scope, PING_INTERVAL_MS};
 use reactor_protocol::ErrorCode;
 
@@ -89,6 +92,10 @@ pub struct Session<V> {
     peer: u32,
     /// The machine link is being re-made.
     recovery: Option<recovery::Recovery>,
+    /// Taking the coordinator back after its socket dropped.
+    resume: resume::Resume,
+    /// Which URL of a `coordinatorUrl` list is in use.
+    urls: failover::Urls,
 }
 
 impl<V> Session<V> {
@@ -115,6 +122,8 @@ impl<V> Session<V> {
             schema: None,
             peer: 0,
             recovery: None,
+            resume: resume::Resume::default(),
+            urls: failover::Urls::default(),
         }
     }
 
@@ -163,7 +172,6 @@ impl<V> Session<V> {
         self.connect_promise = Some(promise);
         self.generation = self.generation.wrapping_add(1);
         self.set_status(Status::Connecting);
-        let url = &self.options.coordinator_url;
         if self.options.local {
             self.phase = Phase::StartSession;
             if self.stopping.is_some() {
@@ -171,13 +179,10 @@ impl<V> Session<V> {
             } else {
                 self.start_session();
             }
+            self.set_timer(Timer::Step, TOKEN_TIMEOUT_MS);
         } else {
-            self.phase = Phase::Token;
-            let mut request = plain_request(Purpose::Token, format!("{url}{TOKENS_PATH}"));
-            request.api_key = Some(self.options.api_key.clone());
-            self.actions.push_back(Action::Http(request));
+            self.request_token();
         }
-        self.set_timer(Timer::Step, TOKEN_TIMEOUT_MS);
         Outcome::Pending(promise)
     }
 
@@ -256,11 +261,7 @@ impl<V> Session<V> {
             Input::SocketBadFrame(frame) => {
                 self.fail(ReactorError::new(ErrorCode::CoordinatorConnectionError, frame.message(), now));
             }
-            Input::SocketClosed { code, reason } => {
-                self.socket_open = false;
-                let message = format!("the coordinator closed the connection (code {code}{}{reason})", sep(&reason));
-                self.fail(ReactorError::new(ErrorCode::CoordinatorConnectionError, message, now));
-            }
+            Input::SocketClosed { code, reason } => self.on_socket_closed(now, code, reason),
             Input::Timer(timer) => self.on_timer(now, timer),
             Input::OfferReady { sdp, mids } => self.on_offer(now, sdp, mids),
             Input::LocalCandidate(candidate) => {
@@ -302,6 +303,10 @@ impl<V> Session<V> {
     }
 
     fn on_timer(&mut self, now: f64, timer: Timer) {
+        // A coordinator too slow to let us in: the next URL may not be.
+        if timer == Timer::Step && self.before_admission() && self.fail_over() {
+            return;
+        }
         match (timer, &self.phase) {
             (Timer::Ping, Phase::Machine(_)) => self.ping(),
             (Timer::Stats, Phase::Machine(_)) => self.read_stats(),
@@ -316,6 +321,7 @@ impl<V> Session<V> {
                 };
                 self.attempt_failed(now, why.into());
             }
+            (Timer::Resume, _) => self.on_resume_timer(now),
             (Timer::AnswerPoll, Phase::Machine(link)) => {
                 let request = link.get_answer();
                 self.actions.push_back(Action::Http(request));
@@ -411,6 +417,8 @@ impl<V> Session<V> {
         self.phase = Phase::Idle;
         self.waiting = None;
         self.schema = None;
+        self.resume = resume::Resume::default();
+        self.urls = failover::Urls::default();
         self.publishing = publish::Publishing::default();
         self.stats = stats::Stats::default();
         if self.showing_stream {

@@ -7,7 +7,7 @@ use reactor_protocol::ErrorCode;
 
 use super::{Phase, Session, ANSWER_POLL_MS, CONNECT_TIMEOUT_MS, HELLO_TIMEOUT_MS, SOCKET_TIMEOUT_MS};
 use crate::core::io::{Action, Event, HttpResult, Purpose, Reply, Timer};
-use crate::core::{Options, ReactorError, Status, WaitingInfo};
+use crate::core::{ReactorError, Status, WaitingInfo};
 
 impl<V> Session<V> {
     pub(super) fn on_http(&mut self, now: f64, purpose: Purpose, result: HttpResult) {
@@ -17,9 +17,16 @@ impl<V> Session<V> {
         let (status, reply) = match result {
             HttpResult::Answered { status, reply } => (status, reply),
             HttpResult::Failed(failure) => {
-                return self.fail(unreachable_error(purpose, &self.options, failure.message(), now))
+                if purpose == Purpose::Token && self.fail_over() {
+                    return;
+                }
+                return self.fail(unreachable_error(purpose, self.coordinator(), failure.message(), now));
             }
         };
+        // A coordinator that cannot serve (5xx) may have a sibling that can; a refusal (4xx) holds for all.
+        if purpose == Purpose::Token && status >= 500 && self.fail_over() {
+            return;
+        }
         match (purpose, reply) {
             (_, Reply::Error(body)) => self.fail(from_body(body, now)),
             (_, Reply::Other | Reply::Unreadable(_)) if !is_success(status) => {
@@ -32,7 +39,7 @@ impl<V> Session<V> {
             (Purpose::Token, Reply::Token(token)) => {
                 if let Phase::Token = self.phase {
                     self.phase = Phase::Socket { token: token.token };
-                    let url = ws_url(&self.options.coordinator_url);
+                    let url = ws_url(self.coordinator());
                     self.actions.push_back(Action::OpenSocket { url });
                     self.set_timer(Timer::Step, SOCKET_TIMEOUT_MS);
                 }
@@ -78,6 +85,9 @@ impl<V> Session<V> {
     }
 
     pub(super) fn on_socket_open(&mut self) {
+        if self.send_resume() {
+            return;
+        }
         if let Phase::Socket { token } = &self.phase {
             let token = token.clone();
             self.socket_open = true;
@@ -96,9 +106,9 @@ impl<V> Session<V> {
     pub(super) fn on_frame(&mut self, now: f64, frame: ServerFrame) {
         match frame {
             ServerFrame::Error(body) => self.fail(from_body(body, now)),
-            // The SDK does not send `resume` yet.
-            ServerFrame::Resumed => {}
-            ServerFrame::Queued(Queued { position, estimated_wait, .. }) => {
+            ServerFrame::Resumed => self.on_resumed(now),
+            ServerFrame::Queued(Queued { position, estimated_wait, resume }) => {
+                self.remember_resume(resume, None);
                 let Phase::Queue { heard, .. } = &mut self.phase else { return };
                 if !*heard {
                     *heard = true;
@@ -111,10 +121,12 @@ impl<V> Session<V> {
                     self.actions.push_back(Action::Emit(Event::WaitingInfoChanged(info)));
                 }
             }
-            ServerFrame::Assigned(Assigned { session_id, capabilities, ice_servers, .. }) => {
+            ServerFrame::Assigned(Assigned { session_id, capabilities, ice_servers, resume, .. }) => {
+                self.remember_resume(resume, Some(&session_id));
+                // On a machine already (an `assigned` repeated after `resumed`): nothing changes.
                 let Phase::Queue { token, .. } = &self.phase else { return };
                 let token = token.clone();
-                let base = format!("{}/sessions/{session_id}{}", self.options.coordinator_url, paths::WEBRTC);
+                let base = session_base(self.coordinator(), &session_id);
                 self.start_link(base, Some(token), capabilities, ice_servers);
             }
         }
@@ -123,6 +135,11 @@ impl<V> Session<V> {
 
 fn is_success(status: u16) -> bool {
     (200..300).contains(&status)
+}
+
+/// Where a session's signaling goes through the coordinator's proxy.
+pub(super) fn session_base(coordinator_url: &str, session_id: &str) -> String {
+    format!("{coordinator_url}/sessions/{session_id}{}", paths::WEBRTC)
 }
 
 /// `http(s)://host` → `ws(s)://host/ws`.
@@ -153,8 +170,7 @@ fn status_error(purpose: Purpose, status: u16, now: f64) -> ReactorError {
     ReactorError::new(error_code_for(purpose), format!("{} failed with HTTP {status}", purpose.describe()), now)
 }
 
-fn unreachable_error(purpose: Purpose, options: &Options, why: String, now: f64) -> ReactorError {
-    let url = &options.coordinator_url;
+fn unreachable_error(purpose: Purpose, url: &str, why: String, now: f64) -> ReactorError {
     let message = match purpose {
         Purpose::Token => format!("could not reach the coordinator at {url}: {why}"),
         Purpose::StartSession => format!("could not reach the runtime at {url}: {why}"),

@@ -17,6 +17,7 @@ pub fn options() -> Options {
         api_key: "key-1".into(),
         queueing: true,
         coordinator_url: URL.into(),
+        fallback_urls: Vec::new(),
         development: false,
         local: false,
         validate_messages: false,

@@ -10,4 +10,5 @@ mod media;
 mod messages;
 mod options;
 mod recovery;
+mod resume;
 mod schema;

@@ -27,6 +27,19 @@ fn trailing_slash_is_dropped() {
     assert_eq!(o.coordinator_url, "http://h:1");
 }
 
+fn urls(list: &[&str]) -> OptionValue {
+    OptionValue::List(list.iter().map(|u| OptionValue::Str(u.to_string())).collect())
+}
+
+#[test]
+fn a_url_list_is_the_first_then_the_fallbacks() {
+    let o = Options::parse(RawOptions { coordinator_url: urls(&["http://a:1/", "https://b:2"]), ..raw() }).unwrap();
+    assert_eq!(o.coordinator_url, "http://a:1");
+    assert_eq!(o.fallback_urls, vec!["https://b:2".to_string()]);
+    let one = Options::parse(RawOptions { coordinator_url: urls(&["http://a:1"]), ..raw() }).unwrap();
+    assert!(one.fallback_urls.is_empty());
+}
+
 #[test]
 fn each_bad_option_is_named() {
     let cases = [
@@ -41,6 +54,22 @@ fn each_bad_option_is_named() {
         (RawOptions { development: OptionValue::Other("number".into()), ..raw() }, "development", "number"),
         (RawOptions { coordinator_url: OptionValue::Str("ftp://x".into()), ..raw() }, "coordinatorUrl", "URL"),
         (RawOptions { validate_messages: OptionValue::Str("on".into()), ..raw() }, "validateMessages", "boolean"),
+        (RawOptions { coordinator_url: urls(&[]), ..raw() }, "coordinatorUrl", "empty array"),
+        (RawOptions { coordinator_url: urls(&["http://a:1", "ws://b"]), ..raw() }, "coordinatorUrl", "\"ws://b\""),
+        (
+            RawOptions { coordinator_url: OptionValue::List(vec![OptionValue::Missing]), ..raw() },
+            "coordinatorUrl",
+            "required",
+        ),
+        (
+            RawOptions {
+                coordinator_url: urls(&["http://a:1", "http://b:1"]),
+                local: OptionValue::Bool(true),
+                ..raw()
+            },
+            "coordinatorUrl",
+            "one URL in local mode",
+        ),
         (RawOptions { reconnect: OptionValue::Number(3.0), ..raw() }, "reconnect", "got number"),
         (RawOptions { reconnect: delays(&[0.0, -1.0]), ..raw() }, "reconnect", "delay 1 must be between 0 and 60000"),
         (RawOptions { reconnect: delays(&[f64::NAN]), ..raw() }, "reconnect", "delay 0"),

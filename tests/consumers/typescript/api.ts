@@ -36,6 +36,9 @@ const reactor = new Reactor(options);
 const minimal: Reactor = new Reactor({ modelName: "echo", insecureApiKey: "dev-key" });
 const local = new Reactor({ modelName: "echo", insecureApiKey: "unused", local: true, coordinatorUrl: "http://127.0.0.1:8081" });
 const dev = new Reactor({ modelName: "echo", insecureApiKey: "dev-key", development: true });
+new Reactor({ modelName: "echo", insecureApiKey: "dev-key", coordinatorUrl: ["http://a:8080", "http://b:8080"] });
+// @ts-expect-error coordinatorUrl is a string or a list of strings
+new Reactor({ modelName: "echo", insecureApiKey: "dev-key", coordinatorUrl: [8080] });
 
 // @ts-expect-error modelName is required
 new Reactor({ insecureApiKey: "dev-key" });

@@ -56,7 +56,7 @@ pub(super) async fn run(
                     }
                 };
                 if holding {
-                    health_check(&shared, &url, check_timeout, &mut failures).await;
+                    health_check(&shared, &url, check_timeout, &mut failures, &ops).await;
                 }
                 if let Some(checked) = checked.take() {
                     let _ = checked.send(());
@@ -72,14 +72,21 @@ pub(super) async fn run(
     }
 }
 
-async fn health_check(shared: &Shared, url: &str, timeout: Duration, failures: &mut u32) {
+async fn health_check(
+    shared: &Shared,
+    url: &str,
+    timeout: Duration,
+    failures: &mut u32,
+    ops: &mpsc::UnboundedReceiver<MachineOp>,
+) {
     let store = &shared.cluster().store;
     let Ok(before) = store.machine_state(url).await else { return };
     let seen = check(shared, url, timeout).await;
     let Ok(state) = store.machine_state(url).await else { return };
     match seen {
-        // Assigned or freed meanwhile: the answer may predate it.
-        Some(_) if state != before => *failures = 0,
+        // Assigned or freed meanwhile, or a start or reset queued for this
+        // task (not run yet): the answer may predate it.
+        Some(_) if state != before || !ops.is_empty() => *failures = 0,
         Some(session) => {
             *failures = 0;
             reconcile(shared, url, state, session).await;

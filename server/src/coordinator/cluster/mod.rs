@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use reactor_protocol::coordinator::{ErrorBody, Queued, ServerFrame};
+use reactor_protocol::coordinator::{Assigned, ErrorBody, Queued, ServerFrame};
 use reactor_protocol::ErrorCode;
 use tokio::sync::{mpsc, oneshot, Notify};
 
@@ -170,8 +170,7 @@ impl Cluster {
 
     pub async fn resume(&self, secret: &str) -> Result<Admitted, ErrorBody> {
         let resumed = self.store.resume(secret).await.map_err(unavailable)?.ok_or_else(refusal::resume_gone)?;
-        let assigned: Option<ServerFrame<Schema>> =
-            resumed.assigned.as_deref().and_then(|f| serde_json::from_str(f).ok());
+        let assigned = resumed.assigned.as_deref().and_then(read_assigned);
         let fatal = resumed.fatal.as_deref().and_then(|f| serde_json::from_str(f).ok());
         let queued = resumed.position.map(|p| (p, self.estimate(&resumed.model, p)));
         let first = super::resumed_frames(queued, assigned.clone());
@@ -266,7 +265,9 @@ impl Cluster {
             Ok(None) => return,
             Err(error) => return tracing::warn!(client, %error, "could not read an assignment"),
         };
-        let Ok(frame) = serde_json::from_str::<ServerFrame<Schema>>(&frame) else { return };
+        let Some(frame) = read_assigned(&frame) else {
+            return tracing::warn!(client, "unreadable assignment in Redis");
+        };
         let mut local = lock(&self.local);
         if let Some(entry) = local.get_mut(&client).filter(|e| !e.assigned_sent) {
             entry.assigned_sent = true;
@@ -347,5 +348,27 @@ async fn sweeper(shared: Arc<Shared>) {
                 drop(cluster.spawn_machine(&shared, &url));
             }
         }
+    }
+}
+
+/// An `assigned` frame as recorded in Redis. Read as the struct, not as the
+/// tagged [`ServerFrame`]: serde buffers a tagged enum's fields, and the
+/// machine's schema (a `RawValue`) cannot be read from that buffer.
+fn read_assigned(json: &str) -> Option<ServerFrame<Schema>> {
+    serde_json::from_str::<Assigned<Schema>>(json).ok().map(ServerFrame::Assigned)
+}
+
+#[cfg(test)]
+mod read_tests {
+    use super::*;
+
+    #[test]
+    fn an_assignment_with_a_schema_reads_back() {
+        let json = r#"{"type":"assigned","session_id":"s","model":{"name":"echo"},
+            "capabilities":{"protocol_version":"1","tracks":[],"commands":[]},"schema":{"openapi":"3.1.0"}}"#;
+        assert!(serde_json::from_str::<ServerFrame<Schema>>(json).is_err(), "the reason for read_assigned");
+        let Some(ServerFrame::Assigned(frame)) = read_assigned(json) else { panic!("not read") };
+        assert_eq!(frame.session_id, "s");
+        assert_eq!(frame.schema.map(|s| s.get().to_string()).as_deref(), Some(r#"{"openapi":"3.1.0"}"#));
     }
 }

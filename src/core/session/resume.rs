@@ -1,0 +1,138 @@
+//! Coordinator loss while waiting or on a machine: the WebSocket is opened
+//! again in the background and `resume` takes the place or the session
+//! back. The status does not change meanwhile: the queue place is held by
+//! the coordinator, and media and messages run on the machine's peer
+//! connection, which does not need the coordinator (README "When the
+//! network fails").
+
+use reactor_protocol::coordinator::{ClientFrame, ResumeInfo};
+use reactor_protocol::ErrorCode;
+
+use super::signaling::session_base;
+use super::{sep, ws_url, Phase, Session};
+use crate::core::io::{Action, Event, LinkKind, Timer};
+use crate::core::ReactorError;
+
+/// From opening a new socket to `resumed`; a blackholed attempt gives way
+/// to the next one.
+pub const RESUME_ATTEMPT_TIMEOUT_MS: u32 = 5_000;
+
+#[derive(Debug, Default)]
+pub(super) struct Resume {
+    /// What the coordinator gave for `resume`, once it did.
+    info: Option<ResumeInfo>,
+    /// The assigned session, whose signaling base follows the coordinator.
+    session_id: Option<String>,
+    down: Option<Down>,
+}
+
+/// The socket is gone and being re-made.
+#[derive(Debug)]
+struct Down {
+    since: f64,
+    /// Attempts started so far.
+    attempt: u32,
+    /// The current attempt's socket exists (opening, or `resume` sent).
+    trying: bool,
+}
+
+impl<V> Session<V> {
+    /// The `resume` of a `queued` or `assigned` frame, and the session an
+    /// `assigned` names.
+    pub(super) fn remember_resume(&mut self, info: Option<ResumeInfo>, session_id: Option<&str>) {
+        if info.is_some() {
+            self.resume.info = info;
+        }
+        if let Some(id) = session_id {
+            self.resume.session_id.get_or_insert_with(|| id.to_string());
+        }
+    }
+
+    /// The coordinator's socket closed, not by its own `error`: resume in the
+    /// background if it holds something for us, else try the next URL
+    /// (before admission), else end.
+    pub(super) fn on_socket_closed(&mut self, now: f64, code: u16, reason: String) {
+        self.socket_open = false;
+        let why = format!("the coordinator closed the connection (code {code}{}{reason})", sep(&reason));
+        if self.resume.down.is_none() && self.resumable() {
+            self.resume.down = Some(Down { since: now, attempt: 0, trying: false });
+        }
+        if self.resume.down.is_some() {
+            return self.retry(now, why);
+        }
+        if self.before_admission() && self.fail_over() {
+            return;
+        }
+        self.fail(ReactorError::new(ErrorCode::CoordinatorConnectionError, why, now));
+    }
+
+    fn resumable(&self) -> bool {
+        let grace = self.resume.info.as_ref().map_or(0.0, |info| info.grace);
+        !self.options.reconnect.is_empty()
+            && grace > 0.0
+            && matches!(self.phase, Phase::Queue { .. } | Phase::Machine(_))
+    }
+
+    /// Schedules the next attempt on the next URL, or gives up once the
+    /// coordinator's grace period is over: the delays of `reconnect` in
+    /// turn, then its last one again, the last attempt at the grace's end.
+    fn retry(&mut self, now: f64, why: String) {
+        let delays = &self.options.reconnect;
+        let grace = self.resume.info.as_ref().map_or(0.0, |info| info.grace);
+        let Some(down) = &mut self.resume.down else { return };
+        down.trying = false;
+        let left = down.since + grace * 1000.0 - now;
+        if down.attempt > 0 && left <= 0.0 {
+            let message = format!(
+                "lost the coordinator and could not resume within its {grace} s grace period ({} attempts; last: {why})",
+                down.attempt
+            );
+            return self.fail(ReactorError::new(ErrorCode::CoordinatorConnectionError, message, now));
+        }
+        let delay = delays[(down.attempt as usize).min(delays.len() - 1)].min(left.max(0.0) as u32);
+        down.attempt += 1;
+        let attempt = down.attempt;
+        self.rotate_url();
+        let event = Event::Reconnecting { link: LinkKind::Coordinator, attempt, delay_ms: delay, reason: why };
+        self.actions.push_back(Action::Emit(event));
+        self.set_timer(Timer::Resume, delay);
+    }
+
+    /// [`Timer::Resume`]: the delay is over (open a socket), or the attempt
+    /// took too long (drop its socket, try again).
+    pub(super) fn on_resume_timer(&mut self, now: f64) {
+        let Some(down) = &mut self.resume.down else { return };
+        if down.trying {
+            self.socket_open = false;
+            self.actions.push_back(Action::CloseSocket);
+            return self.retry(now, "the coordinator did not answer resume in time".into());
+        }
+        down.trying = true;
+        let url = ws_url(self.coordinator());
+        self.actions.push_back(Action::OpenSocket { url });
+        self.set_timer(Timer::Resume, RESUME_ATTEMPT_TIMEOUT_MS);
+    }
+
+    /// A new socket opened: while resuming it says `resume`, not `hello`.
+    pub(super) fn send_resume(&mut self) -> bool {
+        let (Some(_), Some(info)) = (&self.resume.down, &self.resume.info) else { return false };
+        let frame = ClientFrame::Resume { resume_token: info.token.clone() };
+        self.socket_open = true;
+        self.actions.push_back(Action::SendFrame(frame));
+        true
+    }
+
+    /// `resumed`: the place or session is ours again; signaling follows the
+    /// coordinator that took it (every process proxies every session).
+    pub(super) fn on_resumed(&mut self, now: f64) {
+        let Some(down) = self.resume.down.take() else { return };
+        self.actions.push_back(Action::CancelTimer(Timer::Resume));
+        let base = self.resume.session_id.as_deref().map(|id| session_base(self.coordinator(), id));
+        if let (Phase::Machine(link), Some(base)) = (&mut self.phase, base) {
+            link.rebase(base);
+        }
+        let event =
+            Event::Reconnected { link: LinkKind::Coordinator, attempts: down.attempt, downtime_ms: now - down.since };
+        self.actions.push_back(Action::Emit(event));
+    }
+}
