@@ -10,3 +10,4 @@ mod media;
 mod messages;
 mod options;
 mod schema;
+mod stats;
