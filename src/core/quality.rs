@@ -67,8 +67,11 @@ pub const STALL_MS: f64 = 2_000.0;
 /// Consecutive reports a worse verdict needs before it is adopted, and a better one.
 pub const WORSE_AFTER: u32 = 2;
 pub const BETTER_AFTER: u32 = 3;
-/// How much of the usual fps is kept per report (it follows a model that slows down for good).
-const USUAL_FPS_KEPT: f64 = 0.99;
+/// Received bitrate below this share of the usual: the link no longer carries the video.
+pub const BITRATE_COLLAPSE: f64 = 0.5;
+/// How much of the usual fps and bitrate is kept per report (they follow a
+/// model that slows down for good).
+const USUAL_KEPT: f64 = 0.99;
 
 /// A run of raw verdicts on one side of the current one, and the one the
 /// run would settle on: the least bad of a worsening run, the worst of an
@@ -84,8 +87,25 @@ pub struct Judge {
     current: Option<Verdict>,
     worse: Run,
     better: Run,
-    usual_fps: f64,
+    usual_fps: Usual,
+    usual_kbps: Usual,
     lowest_rtt_ms: Option<f64>,
+}
+
+/// The highest value held over two reports in a row, fading slowly: a
+/// burst that catches up after a stall does not raise it.
+#[derive(Debug, Default)]
+struct Usual {
+    value: f64,
+    previous: Option<f64>,
+}
+
+impl Usual {
+    fn update(&mut self, now: f64) -> f64 {
+        let held = self.previous.replace(now).map_or(now, |previous| now.min(previous));
+        self.value = (self.value * USUAL_KEPT).max(held);
+        self.value
+    }
 }
 
 impl Judge {
@@ -102,7 +122,8 @@ impl Judge {
 
     /// One report on its own.
     fn raw(&mut self, report: &StatsReport, stalled_ms: f64) -> Verdict {
-        self.usual_fps = (self.usual_fps * USUAL_FPS_KEPT).max(report.fps);
+        let usual_fps = self.usual_fps.update(report.fps);
+        let usual_kbps = self.usual_kbps.update(report.received_kbps);
         if let Some(rtt) = report.rtt_ms {
             self.lowest_rtt_ms = Some(self.lowest_rtt_ms.map_or(rtt, |low| low.min(rtt)));
         }
@@ -111,7 +132,7 @@ impl Judge {
         }
         let loss = level(report.packet_loss, LOSS_FAIR, LOSS_POOR);
         let rtt = report.rtt_ms.map_or(Quality::Good, |ms| level(ms, RTT_FAIR_MS, RTT_POOR_MS));
-        let fps = match report.fps / self.usual_fps {
+        let fps = match report.fps / usual_fps {
             share if share < FPS_POOR => Quality::Poor,
             share if share < FPS_FAIR => Quality::Fair,
             _ => Quality::Good,
@@ -121,9 +142,10 @@ impl Judge {
             (Some(rtt), Some(low)) => rtt - low >= QUEUEING_MS,
             _ => false,
         };
+        let collapsed = report.received_kbps < usual_kbps * BITRATE_COLLAPSE;
         let limited_by = match quality {
             Quality::Good => None,
-            _ if queueing => Some(Limit::Bandwidth),
+            _ if queueing || collapsed => Some(Limit::Bandwidth),
             _ if loss == quality => Some(Limit::Loss),
             _ if fps == quality => Some(Limit::Bandwidth),
             _ => Some(Limit::Latency),
@@ -234,8 +256,11 @@ mod tests {
         assert_eq!(raw(&mut judge, report(0.0, 0.0, 1.0)), verdict(Quality::Lost, Limit::Stall));
         // Loss explains the frames that went missing with it...
         assert_eq!(raw(&mut judge, report(20.0, 0.04, 1.0)), verdict(Quality::Fair, Limit::Loss));
-        // ...unless packets queue: then the link is full.
+        // ...unless packets queue, or the bitrate collapsed: then the link is full.
         assert_eq!(raw(&mut judge, report(12.0, 0.2, 300.0)), verdict(Quality::Poor, Limit::Bandwidth));
+        let mut starved = report(12.0, 0.2, 1.0);
+        starved.received_kbps = 400.0;
+        assert_eq!(raw(&mut judge, starved), verdict(Quality::Poor, Limit::Bandwidth));
     }
 
     #[test]
@@ -245,6 +270,15 @@ mod tests {
         let mut near = Judge::default();
         assert_eq!(raw(&mut near, report(30.0, 0.0, 200.0)), verdict(Quality::Fair, Limit::Latency));
         assert_eq!(raw(&mut near, report(30.0, 0.0, 450.0)), verdict(Quality::Poor, Limit::Bandwidth));
+    }
+
+    #[test]
+    fn a_catch_up_burst_does_not_raise_the_usual_fps() {
+        let mut judge = Judge::default();
+        for fps in [30.0, 30.0, 16.0, 37.0] {
+            raw(&mut judge, report(fps, 0.0, 1.0));
+        }
+        assert_eq!(raw(&mut judge, report(28.0, 0.0, 1.0)), GOOD);
     }
 
     #[test]
@@ -307,6 +341,7 @@ mod tests {
     #[test]
     fn the_usual_fps_follows_a_model_that_slows_down_for_good() {
         let mut judge = Judge::default();
+        raw(&mut judge, report(30.0, 0.0, 1.0));
         raw(&mut judge, report(30.0, 0.0, 1.0));
         let mut last = raw(&mut judge, report(20.0, 0.0, 1.0));
         assert_eq!(last.quality, Quality::Fair);
