@@ -93,12 +93,12 @@ impl StatsSample {
         StatsReport {
             timestamp: self.at_ms,
             interval_ms,
-            rtt_ms: self.rtt_s.map(|s| round(s * 1000.0, 1)),
-            received_kbps: round(per_second(now.bytes - then.bytes) * 8.0 / 1000.0, 1),
-            sent_kbps: round(per_second(self.bytes_sent - sent_before) * 8.0 / 1000.0, 1),
-            fps: round(per_second(now.frames_decoded - then.frames_decoded), 1),
-            packet_loss: if expected > 0.0 { round(lost.max(0.0) / expected, 4) } else { 0.0 },
-            jitter_ms: now.jitter_s.map(|s| round(s * 1000.0, 1)),
+            rtt_ms: self.rtt_s.map(|s| round(s * 1000.0, 10.0)),
+            received_kbps: round(per_second(now.bytes - then.bytes) * 8.0 / 1000.0, 10.0),
+            sent_kbps: round(per_second(self.bytes_sent - sent_before) * 8.0 / 1000.0, 10.0),
+            fps: round(per_second(now.frames_decoded - then.frames_decoded), 10.0),
+            packet_loss: if expected > 0.0 { round(lost.max(0.0) / expected, 10_000.0) } else { 0.0 },
+            jitter_ms: now.jitter_s.map(|s| round(s * 1000.0, 10.0)),
             frames_dropped: now.frames_dropped - then.frames_dropped,
             frames_dropped_total: now.frames_dropped,
             local_candidate: self.local_candidate.clone(),
@@ -108,9 +108,8 @@ impl StatsSample {
     }
 }
 
-/// `value` to `decimals` places: the reports stay readable.
-fn round(value: f64, decimals: i32) -> f64 {
-    let scale = 10f64.powi(decimals);
+/// `value` to the nearest `1 / scale`: the reports stay readable.
+fn round(value: f64, scale: f64) -> f64 {
     (value * scale).round() / scale
 }
 
