@@ -3,17 +3,23 @@
 // low-level init functions are not part of the package's API.
 export { Reactor } from "./reactor_sdk.js";
 export type {
+  ReactorCandidateType,
+  ReactorConnectionQuality,
   ReactorError,
   ReactorEvents,
   ReactorJsonSchema,
   ReactorLink,
   ReactorOptions,
+  ReactorQuality,
+  ReactorQualityLimit,
   ReactorReconnected,
   ReactorReconnecting,
+  ReactorRuntimeQuality,
   ReactorSchema,
   ReactorSchemaEntry,
   ReactorSchemaTrack,
   ReactorState,
+  ReactorStats,
   ReactorStatus,
   ReactorWaitingInfo,
 } from "./reactor_sdk.js";

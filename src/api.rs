@@ -124,6 +124,54 @@ export interface ReactorReconnected {
   downtimeMs: number;
 }
 
+/** `candidateType` of an ICE candidate: direct (host), seen through NAT (srflx, prflx), or through a TURN relay. */
+export type ReactorCandidateType = "host" | "srflx" | "prflx" | "relay";
+
+/** The runtime's own `mediaStats` score, the last one it sent. */
+export interface ReactorRuntimeQuality {
+  /** 0 (worst) to 10. */
+  aggregateQos: number;
+  /** How long ago it arrived, in ms. */
+  ageMs: number;
+}
+
+/** The connection's statistics (README "Reading the connection's quality"). Rates are over `intervalMs`. */
+export interface ReactorStats {
+  /** When the browser read them, in ms since the epoch. */
+  timestamp: number;
+  /** The interval the rates cover, in ms: about 2000 for `stats`, 1000 to 2000 for getStats(); 0 when there was nothing to compare with (all rates 0). */
+  intervalMs: number;
+  /** Round-trip time of the selected ICE candidate pair, in ms. */
+  rttMs?: number;
+  /** The model's video as received, in kbit/s. */
+  receivedKbps: number;
+  /** Everything sent (the published camera), in kbit/s. */
+  sentKbps: number;
+  /** Frames per second of the model's video decoded over the interval. */
+  fps: number;
+  /** Share of the model video's packets lost over the interval, 0 to 1. */
+  packetLoss: number;
+  /** Jitter of the model's video, in ms. */
+  jitterMs?: number;
+  /** Frames of the model's video dropped over the interval. */
+  framesDropped: number;
+  /** Frames of the model's video dropped since its start. */
+  framesDroppedTotal: number;
+  localCandidateType?: ReactorCandidateType;
+  remoteCandidateType?: ReactorCandidateType;
+  /** When the runtime sends `mediaStats` (a real runtime, about every 5 s). */
+  runtime?: ReactorRuntimeQuality;
+}
+
+export type ReactorQuality = "good" | "fair" | "poor" | "lost";
+export type ReactorQualityLimit = "bandwidth" | "latency" | "loss" | "stall";
+
+/** The smoothed verdict on the connection; `limitedBy` is absent when good. */
+export interface ReactorConnectionQuality {
+  quality: ReactorQuality;
+  limitedBy?: ReactorQualityLimit;
+}
+
 export interface ReactorEvents {
   statusChanged: ReactorStatus;
   waitingInfoChanged: ReactorWaitingInfo;
@@ -134,6 +182,8 @@ export interface ReactorEvents {
   error: ReactorError;
   reconnecting: ReactorReconnecting;
   reconnected: ReactorReconnected;
+  stats: ReactorStats;
+  connectionQuality: ReactorConnectionQuality;
 }
 
 export interface Reactor {
@@ -242,6 +292,18 @@ impl Reactor {
     #[wasm_bindgen(js_name = getSchema, unchecked_return_type = "ReactorSchema | undefined")]
     pub fn get_schema(&self) -> JsValue {
         self.driver.schema().unwrap_or(JsValue::UNDEFINED)
+    }
+
+    /// The connection's statistics read now; `undefined` with no peer connection.
+    #[wasm_bindgen(js_name = getStats, unchecked_return_type = "Promise<ReactorStats | undefined>")]
+    pub fn get_stats(&self) -> Promise {
+        self.driver.get_stats()
+    }
+
+    /// The verdict `connectionQuality` last told; `undefined` before the first one or when not connected.
+    #[wasm_bindgen(js_name = getConnectionQuality, unchecked_return_type = "ReactorConnectionQuality | undefined")]
+    pub fn get_connection_quality(&self) -> JsValue {
+        self.driver.connection_quality().unwrap_or(JsValue::UNDEFINED)
     }
 
     #[wasm_bindgen(js_name = getState, unchecked_return_type = "ReactorState")]

@@ -78,11 +78,22 @@ fn unknown_events_throw_and_removing_a_stranger_is_fine() {
     assert!(err.is_instance_of::<js_sys::TypeError>());
     assert_eq!(
         get(&err, "message").as_string().unwrap(),
-        "unknown event \"statuschanged\"; Reactor emits statusChanged, waitingInfoChanged, newMessage, fps, streamChanged, schemaReceived, error, reconnecting, reconnected",
+        "unknown event \"statuschanged\"; Reactor emits statusChanged, waitingInfoChanged, newMessage, fps, streamChanged, schemaReceived, error, reconnecting, reconnected, stats, connectionQuality",
         "names the real events"
     );
     assert!(reactor.off("nope", handler.clone()).is_err());
     reactor.off("error", handler).unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn no_stats_or_quality_without_a_peer_connection() {
+    let reactor = Reactor::new(options("")).unwrap();
+    assert!(JsFuture::from(reactor.get_stats()).await.unwrap().is_undefined());
+    assert!(reactor.get_connection_quality().is_undefined());
+    // Connecting (the coordinator is unreachable): still no peer connection.
+    let connecting = reactor.connect();
+    assert!(JsFuture::from(reactor.get_stats()).await.unwrap().is_undefined());
+    let _ = JsFuture::from(connecting).await;
 }
 
 #[wasm_bindgen_test]

@@ -61,7 +61,22 @@ function showTrack(track) {
   if (!track) {
     $("fps").textContent = "– fps";
     $("size").textContent = "";
+    showQuality(null);
+    $("stats").textContent = "";
   }
+}
+
+function showQuality(verdict) {
+  $("quality").textContent = verdict ? verdict.quality + (verdict.limitedBy ? ` (${verdict.limitedBy})` : "") : "–";
+  $("quality").dataset.quality = verdict?.quality ?? "";
+}
+
+function showStats(s) {
+  const rtt = s.rttMs != null ? `rtt ${s.rttMs.toFixed(0)} ms` : "rtt –";
+  const parts = [`${s.fps.toFixed(0)} fps`, `↓ ${s.receivedKbps.toFixed(0)} kbit/s`, `↑ ${s.sentKbps.toFixed(0)} kbit/s`, rtt, `loss ${(s.packetLoss * 100).toFixed(1)} %`];
+  if (s.localCandidateType) parts.push(s.localCandidateType);
+  if (s.runtime) parts.push(`runtime QoS ${s.runtime.aggregateQos}/10`);
+  $("stats").textContent = parts.join(" · ");
 }
 
 // Resolution and decoded-frame count of the model's video, per painted frame.
@@ -191,6 +206,8 @@ function create() {
     log("err", `${e.code}: ${e.message}`);
   });
   r.on("fps", (fps) => r === reactor && ($("fps").textContent = `${fps.toFixed(0)} fps`));
+  r.on("stats", (s) => r === reactor && showStats(s));
+  r.on("connectionQuality", (q) => r === reactor && showQuality(q));
   r.on("streamChanged", (track) => r === reactor && showTrack(track));
   r.on("schemaReceived", (schema) => r === reactor && showCommands(schema));
   return r;

@@ -10,6 +10,8 @@ use reactor_protocol::runtime::{
     SdpOffer, SessionDescriptor,
 };
 
+use super::metrics::{StatsReport, StatsSample};
+use super::quality::Verdict;
 use super::{ReactorError, Status, WaitingInfo};
 
 /// Why an HTTP request was made; its answer comes back with the same tag.
@@ -171,7 +173,7 @@ pub enum Timer {
     AnswerPoll,
     /// Send the runtime keep-alive.
     Ping,
-    /// Sample the model video's statistics for `fps`.
+    /// Read the peer's statistics (`fps`, `stats`, `connectionQuality`).
     Stats,
     /// Give up waiting for the runtime's answer to `publish_track`.
     Publish,
@@ -249,12 +251,14 @@ pub enum Input<V> {
     /// The model's schema (the shell's JS object, built from the `schema`
     /// of the session descriptor), just before the descriptor's answer.
     Schema(V),
-    /// The model video's `inbound-rtp` statistics: frames decoded so far,
-    /// at `at_ms` (the report's timestamp).
+    /// The peer's statistics, read for [`Action::ReadStats`] with the same
+    /// `promise`; `None` when there was no peer or no report to read.
     Stats {
-        frames_decoded: f64,
-        at_ms: f64,
+        sample: Option<StatsSample>,
+        promise: Option<PromiseId>,
     },
+    /// The runtime's `mediaStats`: its `video.aggregateQos` (0..10).
+    RuntimeQos(f64),
 }
 
 /// Names a JS promise the core will settle later with [`Action::Settle`].
@@ -321,6 +325,10 @@ pub enum Event<V> {
     NewMessage(V),
     StreamChanged(Option<V>),
     Fps(f64),
+    /// About every 2 s once ready.
+    Stats(StatsReport),
+    /// The smoothed verdict, when it changes.
+    ConnectionQuality(Verdict),
     /// The model's schema arrived; [`Session::schema`](super::Session::schema) holds it.
     SchemaReceived,
     Error(ReactorError),
@@ -363,8 +371,16 @@ pub enum Action<V> {
     SetRemoteAnswer(String),
     /// `replaceTrack` on the send transceiver of the model's first input.
     ReplaceTrack(Option<V>),
-    /// Read the model video receiver's statistics; answer with [`Input::Stats`].
-    ReadStats,
+    /// Read the peer's statistics; answer with [`Input::Stats`], passing
+    /// `promise` back (`Some` for a `getStats()` call).
+    ReadStats {
+        promise: Option<PromiseId>,
+    },
+    /// Resolve a `getStats()` promise (`None`: `undefined`).
+    StatsReady {
+        promise: PromiseId,
+        report: Option<StatsReport>,
+    },
     Send {
         channel: Channel,
         message: Outgoing<V>,

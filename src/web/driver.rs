@@ -22,7 +22,7 @@ use super::listeners::{call_all, EventName, Listeners};
 use super::peer::Peer;
 use super::sink::{Feed, Sink};
 use super::socket::Socket;
-use super::{http, json, schema};
+use super::{http, json, schema, stats};
 
 /// An input to handle: its generation, its peer's tag (for a peer's inputs), the input.
 type Inbound = (u32, Option<u32>, Input<JsValue>);
@@ -103,6 +103,15 @@ impl Driver {
         Some(Outcome::Failed(err))
     }
 
+    pub fn get_stats(&self) -> Promise {
+        let outcome = self.core.borrow_mut().get_stats();
+        self.promise_for(outcome)
+    }
+
+    pub fn connection_quality(&self) -> Option<JsValue> {
+        self.core.borrow().connection_quality().map(stats::verdict_object)
+    }
+
     pub fn publish(&self, track: Option<JsValue>) -> Promise {
         let outcome = self.core.borrow_mut().publish(now(), track);
         self.promise_for(outcome)
@@ -162,6 +171,9 @@ impl Driver {
         match action {
             Action::Emit(event) => self.emit(event),
             Action::Settle { promise, result } => self.settle(promise, result),
+            Action::StatsReady { promise, report } => {
+                self.resolve(promise, report.as_ref().map_or(JsValue::UNDEFINED, stats::report_object))
+            }
             Action::Teardown => {
                 let connection = self.connection.borrow_mut().take();
                 drop(connection);
@@ -239,12 +251,14 @@ impl Driver {
                 }
                 None
             }
-            Action::ReadStats => {
-                if let Some(peer) = &conn.peer {
-                    peer.read_stats();
+            Action::ReadStats { promise } => match &conn.peer {
+                Some(peer) => {
+                    peer.read_stats(promise);
+                    None
                 }
-                None
-            }
+                // Every `getStats()` is answered.
+                None => promise.map(|promise| Input::Stats { sample: None, promise: Some(promise) }),
+            },
             Action::Send { channel, message } => {
                 let (text, promise): (JsString, _) = match message {
                     Outgoing::Application { envelope, promise } => (envelope.unchecked_into(), Some(promise)),
@@ -262,7 +276,7 @@ impl Driver {
                 answer = promise.map(|promise| (promise, taken));
                 None
             }
-            Action::Emit(_) | Action::Settle { .. } | Action::Teardown => None,
+            Action::Emit(_) | Action::Settle { .. } | Action::StatsReady { .. } | Action::Teardown => None,
         };
         drop(slot);
         if let Some((promise, taken)) = answer {
@@ -280,6 +294,8 @@ impl Driver {
             Event::NewMessage(message) => (EventName::NewMessage, message),
             Event::StreamChanged(track) => (EventName::StreamChanged, track.unwrap_or(JsValue::NULL)),
             Event::Fps(fps) => (EventName::Fps, JsValue::from_f64(fps)),
+            Event::Stats(report) => (EventName::Stats, stats::report_object(&report)),
+            Event::ConnectionQuality(verdict) => (EventName::ConnectionQuality, stats::verdict_object(verdict)),
             Event::SchemaReceived => (EventName::SchemaReceived, self.schema().unwrap_or(JsValue::UNDEFINED)),
             Event::Error(err) => (EventName::Error, self.error_js(&err)),
             Event::Reconnecting { link, attempt, delay_ms, reason } => {
@@ -302,16 +318,24 @@ impl Driver {
     }
 
     fn settle(&self, id: PromiseId, result: Result<(), ReactorError>) {
-        let found = {
-            let mut promises = self.promises.borrow_mut();
-            let at = promises.iter().position(|(p, _, _)| *p == id);
-            at.map(|at| promises.swap_remove(at))
-        };
-        let Some((_, resolve, reject)) = found else { return };
+        let Some((_, resolve, reject)) = self.take_promise(id) else { return };
         let _ = match result {
             Ok(()) => resolve.call0(&JsValue::UNDEFINED),
             Err(err) => reject.call1(&JsValue::UNDEFINED, &self.error_js(&err)),
         };
+    }
+
+    /// Resolves promise `id` with `value`.
+    fn resolve(&self, id: PromiseId, value: JsValue) {
+        if let Some((_, resolve, _)) = self.take_promise(id) {
+            let _ = resolve.call1(&JsValue::UNDEFINED, &value);
+        }
+    }
+
+    fn take_promise(&self, id: PromiseId) -> Option<(PromiseId, Function, Function)> {
+        let mut promises = self.promises.borrow_mut();
+        let at = promises.iter().position(|(p, _, _)| *p == id)?;
+        Some(promises.swap_remove(at))
     }
 
     /// The JS object for `err`: the cached one when it is the last error.

@@ -15,10 +15,12 @@ pub enum EventName {
     Error,
     Reconnecting,
     Reconnected,
+    Stats,
+    ConnectionQuality,
 }
 
 impl EventName {
-    pub const ALL: [EventName; 9] = [
+    pub const ALL: [EventName; 11] = [
         EventName::StatusChanged,
         EventName::WaitingInfoChanged,
         EventName::NewMessage,
@@ -28,6 +30,8 @@ impl EventName {
         EventName::Error,
         EventName::Reconnecting,
         EventName::Reconnected,
+        EventName::Stats,
+        EventName::ConnectionQuality,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -41,6 +45,8 @@ impl EventName {
             EventName::Error => "error",
             EventName::Reconnecting => "reconnecting",
             EventName::Reconnected => "reconnected",
+            EventName::Stats => "stats",
+            EventName::ConnectionQuality => "connectionQuality",
         }
     }
 

@@ -11,6 +11,7 @@ mod peer;
 mod schema;
 mod sink;
 mod socket;
+mod stats;
 
 pub use driver::Driver;
 pub use errors::option_error;

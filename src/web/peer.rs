@@ -4,7 +4,7 @@
 
 use gloo_events::EventListener;
 use js_sys::{JsString, Reflect};
-use reactor_protocol::runtime::{Envelope, IceCandidate, CONTROL_CHANNEL, DATA_CHANNEL};
+use reactor_protocol::runtime::{Envelope, IceCandidate, Scope, CONTROL_CHANNEL, DATA_CHANNEL};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{spawn_local, JsFuture};
 use web_sys::{
@@ -13,10 +13,11 @@ use web_sys::{
     RtcRtpTransceiverDirection, RtcRtpTransceiverInit, RtcSdpType, RtcSessionDescriptionInit, RtcTrackEvent,
 };
 
-use crate::core::{Channel, Input, PeerFailure, PeerPlan, PeerState, SEND_BUFFER_LOW};
+use crate::core::{Channel, Input, PeerFailure, PeerPlan, PeerState, PromiseId, SEND_BUFFER_LOW};
 
 use super::json::{decode, describe, parse, to_js, Opaque};
 use super::sink::{listen, Sink};
+use super::stats;
 
 #[wasm_bindgen]
 extern "C" {
@@ -33,7 +34,7 @@ pub struct Peer {
     control: RtcDataChannel,
     /// The model's first input, where a published camera goes.
     input: Option<RtcRtpSender>,
-    /// The model's first output, whose statistics give `fps`.
+    /// The model's first output, whose statistics give `fps` and `stats`.
     output: Option<RtcRtpReceiver>,
     /// Where this peer's events and tasks go, tagged with the peer.
     sink: Sink,
@@ -119,15 +120,10 @@ impl Peer {
         });
     }
 
-    /// Reads the output receiver's `inbound-rtp` report.
-    pub fn read_stats(&self) {
-        let Some(receiver) = &self.output else { return };
-        let (report, sink) = (JsFuture::from(receiver.get_stats()), self.sink.clone());
-        spawn_local(async move {
-            if let Some(stats) = report.await.ok().and_then(|report| inbound(report.unchecked_into())) {
-                sink.push(stats);
-            }
-        });
+    /// Reads the connection's statistics, the model video's among them.
+    pub fn read_stats(&self, promise: Option<PromiseId>) {
+        let track = self.output.as_ref().map(|receiver| receiver.track().id());
+        stats::read(&self.pc, track, &self.sink, promise);
     }
 
     /// Bytes the `data` channel holds unsent.
@@ -169,15 +165,6 @@ async fn make_offer(pc: &RtcPeerConnection) -> Result<String, JsValue> {
     let offer = JsFuture::from(pc.create_offer()).await?;
     JsFuture::from(pc.set_local_description(offer.unchecked_ref())).await?;
     Ok(pc.local_description().map(|d| d.sdp()).unwrap_or_default())
-}
-
-/// The `inbound-rtp` entry of a stats report, as an input.
-fn inbound(report: js_sys::Map) -> Option<Input<JsValue>> {
-    let inbound = report.values().into_iter().flatten().find(|stats| {
-        Reflect::get(stats, &"type".into()).ok().and_then(|t| t.as_string()).as_deref() == Some("inbound-rtp")
-    })?;
-    let field = |key: &str| Reflect::get(&inbound, &key.into()).ok().and_then(|v| v.as_f64());
-    Some(Input::Stats { frames_decoded: field("framesDecoded")?, at_ms: field("timestamp")? })
 }
 
 /// `RTCSctpTransport.maxMessageSize` (not in web-sys).
@@ -231,5 +218,8 @@ fn control_message(event: &Event) -> Option<Input<JsValue>> {
 /// The envelope is decoded; the app's `data` stays a JS value.
 fn data_message(event: &Event) -> Option<Input<JsValue>> {
     let Envelope { scope, data: Opaque(data) } = decode(parsed(event)?).ok()?;
+    if let Some(qos) = (scope == Scope::Runtime).then(|| stats::runtime_qos(&data)).flatten() {
+        return Some(Input::RuntimeQos(qos));
+    }
     Some(Input::DataMessage { scope: Some(scope), data })
 }

@@ -112,6 +112,11 @@ test("demo: echo model: Connect, publish the camera, send a command, Disconnect"
       const size = await waitForVideo(page);
       assert.ok(size.width > 0 && size.height > 0, `video size ${JSON.stringify(size)}`);
       await page.waitForFunction(() => /^[1-9]\d* fps$/.test(document.getElementById("fps").textContent), null, { timeout: 10_000 });
+      // The connection's quality and its main numbers, from the stats and connectionQuality events.
+      await page.waitForFunction(() => document.getElementById("quality").dataset.quality === "good", null, { timeout: 15_000 });
+      assert.equal(await page.textContent("#quality"), "good");
+      const stats = await page.textContent("#stats");
+      assert.match(stats, /^[1-9]\d* fps · ↓ [1-9]\d* kbit\/s · ↑ [1-9]\d* kbit\/s · rtt \d+ ms · loss 0\.0 % · host/, `stats line: ${stats}`);
       const before = await meanLuma(page);
 
       // The command forms come from the model's schema: one per command, inputs typed and bounded by it.
@@ -154,6 +159,8 @@ test("demo: echo model: Connect, publish the camera, send a command, Disconnect"
       await page.waitForFunction(() => document.getElementById("video").srcObject === null, null, { timeout: 10_000 });
       assert.equal(await page.isVisible("#no-video"), true, "the placeholder is back");
       assert.equal(await page.textContent("#fps"), "– fps");
+      assert.equal(await page.textContent("#quality"), "–");
+      assert.equal(await page.textContent("#stats"), "");
       assert.equal(await page.isEnabled("#connect"), true, "Connect is enabled again");
       assert.ok(await page.isHidden("#error"), `no error shown: ${await page.textContent("#error")}`);
     },

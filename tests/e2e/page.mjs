@@ -8,13 +8,16 @@ export const installRecorder = async () => {
   window.__wasm = await mod.default();
   window.__sdk = mod;
   window.make = (options, name = "r") => {
-    const rec = { statuses: [], waiting: [], messages: [], errors: [], fps: [], streams: [] };
+    const rec = { statuses: [], waiting: [], messages: [], errors: [], fps: [], streams: [], stats: [], quality: [] };
     const reactor = new mod.Reactor(options);
     reactor.on("statusChanged", (s) => rec.statuses.push(s));
     reactor.on("waitingInfoChanged", (i) => rec.waiting.push(i));
     reactor.on("newMessage", (m) => rec.messages.push(m));
     reactor.on("error", (e) => rec.errors.push(e));
     reactor.on("fps", (f) => rec.fps.push(f));
+    // Stamped with the page's clock: the cadence is checked against it.
+    reactor.on("stats", (s) => rec.stats.push({ ...s, seenAt: Date.now() }));
+    reactor.on("connectionQuality", (q) => rec.quality.push({ ...q, seenAt: Date.now() }));
     reactor.on("streamChanged", (t) => {
       rec.streams.push(t ? t.kind : null);
       rec.track = t;

@@ -165,6 +165,17 @@ for (const mode of ["local", "coordinator"]) {
       await send(page, "r", { type: "set_level", data: { level: 0 } });
       await lumaUntil(page, "r", (l) => l < 25, "dark after set_level 0");
       await fpsAgrees(page, "r");
+      // The runtime's own mediaStats (about every 5 s) rides on the stats reports.
+      const report = await waitFor(() => page.evaluate(() => rRec.stats.find((s) => s.runtime)), {
+        timeoutMs: 15_000,
+        intervalMs: 200,
+        what: "a stats report carrying the runtime's mediaStats",
+      });
+      const { aggregateQos, ageMs } = report.runtime;
+      assert.ok(aggregateQos >= 0 && aggregateQos <= 10, `aggregateQos 0..10: ${aggregateQos}`);
+      assert.ok(ageMs >= 0 && ageMs < 7_000, `the last one, about 5 s apart at most: ${ageMs} ms old`);
+      assert.ok(report.fps > 0 && report.localCandidateType === "host", JSON.stringify(report));
+      console.log(`pulse ${mode}: runtime mediaStats aggregateQos ${aggregateQos} (${ageMs} ms old); ${report.fps} fps, ${report.receivedKbps} kbit/s`);
       const rec = await disconnect(page, "r");
       assert.deepEqual(rec.errors, []);
       assert.ok(rec.messages.every((m) => ["flashed", "emitted"].includes(m.type)), JSON.stringify(rec.messages.map((m) => m.type)));

@@ -280,6 +280,7 @@ impl<V> Session<V> {
                 let name = channel_name(channel);
                 self.link_dropped(now, format!("the `{name}` data channel closed"));
             }
+            Input::RuntimeQos(qos) => self.on_runtime_qos(qos),
             Input::DataMessage { scope, data } => {
                 // Runtime messages (mediaStats, modelSchema) are the SDK's own business.
                 if scope == Some(Scope::Application) {
@@ -293,7 +294,7 @@ impl<V> Session<V> {
             }
             Input::ControlResponse(response) => self.on_control(now, response),
             Input::Schema(schema) => self.on_schema(schema),
-            Input::Stats { frames_decoded, at_ms } => self.on_stats(frames_decoded, at_ms),
+            Input::Stats { sample, promise } => self.on_stats(sample, promise),
         }
     }
 
@@ -420,7 +421,7 @@ impl<V> Session<V> {
         self.resume = resume::Resume::default();
         self.urls = failover::Urls::default();
         self.publishing = publish::Publishing::default();
-        self.stats = stats::Stats::default();
+        self.end_stats();
         if self.showing_stream {
             self.showing_stream = false;
             self.actions.push_back(Action::Emit(Event::StreamChanged(None)));

@@ -53,7 +53,12 @@ impl<V> Session<V> {
     /// has been replaced, so that an old peer never reaches a new one.
     pub fn handle_peer(&mut self, now: f64, generation: u32, peer: u32, input: Input<V>) {
         if peer == self.peer {
-            self.handle(now, generation, input);
+            return self.handle(now, generation, input);
+        }
+        // A `getStats()` the replaced peer was reading is still answered
+        // (with `undefined`), or its promise would never settle.
+        if let Input::Stats { promise: Some(promise), .. } = input {
+            self.handle(now, generation, Input::Stats { sample: None, promise: Some(promise) });
         }
     }
 
@@ -83,7 +88,7 @@ impl<V> Session<V> {
         for timer in [Timer::Grace, Timer::Ping, Timer::Stats, Timer::Publish] {
             self.actions.push_back(Action::CancelTimer(timer));
         }
-        self.stats = super::stats::Stats::default();
+        self.stats_for_new_peer();
         // Nothing more goes to the dead channel; what waits goes to the new one.
         self.shut_sending();
         self.recovery = Some(Recovery { attempt: 0, since: now, reason: why, last: None });

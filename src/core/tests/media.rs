@@ -181,35 +181,3 @@ fn a_pending_publish_rejects_with_the_error_that_ended_the_connection() {
     let err = errors(&actions)[0].clone();
     assert!(actions.contains(&Action::Settle { promise, result: Err(err) }));
 }
-
-#[test]
-fn fps_comes_from_frames_decoded_once_a_second() {
-    let mut d = Driver::new();
-    d.reach_ready();
-    let actions = d.input(Input::RemoteTrack("video".into()));
-    assert!(actions.contains(&Action::SetTimer { timer: Timer::Stats, ms: 1000 }));
-    let tick = d.input(Input::Timer(Timer::Stats));
-    assert_eq!(tick, vec![Action::ReadStats, Action::SetTimer { timer: Timer::Stats, ms: 1000 }]);
-    assert!(d.input(Input::Stats { frames_decoded: 10.0, at_ms: 1000.0 }).is_empty(), "one sample is no rate");
-    let first = d.input(Input::Stats { frames_decoded: 40.0, at_ms: 2000.0 });
-    assert_eq!(first, vec![Action::Emit(Event::Fps(30.0))]);
-    let second = d.input(Input::Stats { frames_decoded: 54.0, at_ms: 2500.0 });
-    assert_eq!(second, vec![Action::Emit(Event::Fps(28.0))]);
-    assert!(d.input(Input::Stats { frames_decoded: 3.0, at_ms: 3500.0 }).is_empty(), "a reset counter");
-    assert!(d.input(Input::Stats { frames_decoded: 3.0, at_ms: 3500.0 }).is_empty(), "no time passed");
-}
-
-#[test]
-fn stats_stop_with_the_connection() {
-    let mut d = Driver::new();
-    d.reach_ready();
-    d.input(Input::RemoteTrack("video".into()));
-    d.input(Input::Stats { frames_decoded: 10.0, at_ms: 1000.0 });
-    d.session.disconnect(NOW);
-    d.drain();
-    assert!(d.input(Input::Timer(Timer::Stats)).is_empty());
-    // A new connection starts measuring afresh.
-    d.reach_ready();
-    d.input(Input::RemoteTrack("video".into()));
-    assert!(d.input(Input::Stats { frames_decoded: 500.0, at_ms: 9000.0 }).is_empty());
-}

@@ -12,3 +12,4 @@ mod options;
 mod recovery;
 mod resume;
 mod schema;
+mod stats;

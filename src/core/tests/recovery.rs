@@ -431,3 +431,20 @@ fn messages_waiting_for_the_channel_go_out_on_the_new_one() {
     let up = attempt_succeeds(&mut d);
     assert_eq!(application_sends(&up), vec![("waiting".to_string(), promise)]);
 }
+
+#[test]
+fn a_get_stats_the_replaced_peer_was_reading_still_settles() {
+    let mut d = Driver::new();
+    d.reach_ready();
+    let old_peer = d.session.peer();
+    let promise = pending(d.session.get_stats());
+    d.drain();
+    d.input(Input::PeerState(PeerState::Failed));
+    // The old peer's reading comes back after it was replaced.
+    d.session.handle_peer(NOW, d.session.generation(), old_peer, Input::Stats { sample: None, promise: Some(promise) });
+    let actions = d.drain();
+    assert!(
+        actions.iter().any(|a| matches!(a, Action::StatsReady { promise: p, report: None } if *p == promise)),
+        "{actions:?}"
+    );
+}

@@ -19,6 +19,12 @@ import {
   type ReactorLink,
   type ReactorReconnecting,
   type ReactorReconnected,
+  type ReactorStats,
+  type ReactorConnectionQuality,
+  type ReactorQuality,
+  type ReactorQualityLimit,
+  type ReactorCandidateType,
+  type ReactorRuntimeQuality,
 } from "@reactor-wasm/sdk";
 import { assertType, type Equals } from "./expect";
 
@@ -90,10 +96,12 @@ assertType<Equals<ReactorEvents["schemaReceived"], ReactorSchema>>();
 assertType<Equals<ReactorEvents["reconnecting"], ReactorReconnecting>>();
 assertType<Equals<ReactorEvents["reconnected"], ReactorReconnected>>();
 assertType<Equals<ReactorLink, "coordinator" | "machine">>();
+assertType<Equals<ReactorEvents["stats"], ReactorStats>>();
+assertType<Equals<ReactorEvents["connectionQuality"], ReactorConnectionQuality>>();
 assertType<
   Equals<
     keyof ReactorEvents,
-    "statusChanged" | "waitingInfoChanged" | "newMessage" | "fps" | "streamChanged" | "schemaReceived" | "error" | "reconnecting" | "reconnected"
+    "statusChanged" | "waitingInfoChanged" | "newMessage" | "fps" | "streamChanged" | "schemaReceived" | "error" | "reconnecting" | "reconnected" | "stats" | "connectionQuality"
   >
 >();
 
@@ -129,6 +137,39 @@ new Reactor({ modelName: "echo", insecureApiKey: "dev-key", reconnect: false });
 new Reactor({ modelName: "echo", insecureApiKey: "dev-key", reconnect: [0, 500, 2000] });
 // @ts-expect-error reconnect is a boolean or an array of delays
 new Reactor({ modelName: "echo", insecureApiKey: "dev-key", reconnect: { delays: [0] } });
+// ---- connection quality -----------------------------------------------------------
+reactor.on("stats", (s) => {
+  const numbers: number[] = [s.timestamp, s.intervalMs, s.receivedKbps, s.sentKbps, s.fps, s.packetLoss, s.framesDropped, s.framesDroppedTotal];
+  const optional: (number | undefined)[] = [s.rttMs, s.jitterMs, s.runtime?.aggregateQos, s.runtime?.ageMs];
+  const kinds: (ReactorCandidateType | undefined)[] = [s.localCandidateType, s.remoteCandidateType];
+  const runtime: ReactorRuntimeQuality | undefined = s.runtime;
+  void [numbers, optional, kinds, runtime];
+});
+reactor.on("connectionQuality", ({ quality, limitedBy }) => {
+  const q: ReactorQuality = quality;
+  const l: ReactorQualityLimit | undefined = limitedBy;
+  void [q, l];
+});
+async function readStats(): Promise<number> {
+  const now: ReactorStats | undefined = await reactor.getStats();
+  const verdict: ReactorConnectionQuality | undefined = reactor.getConnectionQuality();
+  return (now?.fps ?? 0) + (verdict?.quality === "good" ? 1 : 0);
+}
+void readStats;
+assertType<Equals<ReactorQuality, "good" | "fair" | "poor" | "lost">>();
+assertType<Equals<ReactorQualityLimit, "bandwidth" | "latency" | "loss" | "stall">>();
+assertType<Equals<ReactorCandidateType, "host" | "srflx" | "prflx" | "relay">>();
+// @ts-expect-error a verdict is one of four words
+const great: ReactorConnectionQuality = { quality: "great" };
+// @ts-expect-error limitedBy is one of four causes
+const why: ReactorConnectionQuality = { quality: "poor", limitedBy: "weather" };
+async function unchecked() {
+  // @ts-expect-error getStats() is undefined without a peer connection: check it first
+  return (await reactor.getStats()).fps;
+}
+// @ts-expect-error the stats payload is a report, not a number
+reactor.on("stats", (s: number) => s);
+void [great, why, unchecked];
 reactor.on("schemaReceived", (schema) => {
   for (const command of schema.commands) console.log(command.name, command.description, Object.keys(command.parameters));
 });
