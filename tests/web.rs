@@ -42,6 +42,7 @@ fn bad_options_throw_naming_the_option() {
         (r#"{ modelName: "", insecureApiKey: "k" }"#, "modelName"),
         (r#"{ modelName: 7, insecureApiKey: "k" }"#, "modelName"),
         (r#"{ modelName: "m" }"#, "insecureApiKey"),
+        (r#"{ modelName: "m", insecureApiKey: "k\nX-Other: 1" }"#, "insecureApiKey"),
         (r#"{ modelName: "m", insecureApiKey: "k", queueing: "yes" }"#, "queueing"),
         (r#"{ modelName: "m", insecureApiKey: "k", coordinatorUrl: "localhost:8080" }"#, "coordinatorUrl"),
         (r#"{ modelName: "m", insecureApiKey: "k", validateMessages: 1 }"#, "validateMessages"),

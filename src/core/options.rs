@@ -75,6 +75,14 @@ impl Options {
         } else {
             string("insecureApiKey", raw.insecure_api_key, None)?
         };
+        // It goes in a header: a value fetch() cannot carry would fail the
+        // request without an answer.
+        if api_key.chars().any(|c| c.is_control() || c > '\u{ff}') {
+            return Err(OptionError {
+                option: "insecureApiKey",
+                message: "option `insecureApiKey` must not hold control characters (line breaks) or characters beyond Latin-1: it is sent in an HTTP header".into(),
+            });
+        }
         let mut urls = coordinator_urls(raw.coordinator_url)?;
         if local && urls.len() > 1 {
             return Err(OptionError {

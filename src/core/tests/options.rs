@@ -50,6 +50,8 @@ fn each_bad_option_is_named() {
         (RawOptions { insecure_api_key: OptionValue::Str(String::new()), ..raw() }, "insecureApiKey", "empty"),
         (RawOptions { insecure_api_key: OptionValue::Str("\t\u{3000}".into()), ..raw() }, "insecureApiKey", "empty"),
         (RawOptions { insecure_api_key: OptionValue::Bool(true), ..raw() }, "insecureApiKey", "boolean"),
+        (RawOptions { insecure_api_key: OptionValue::Str("k\r\nX: y".into()), ..raw() }, "insecureApiKey", "header"),
+        (RawOptions { insecure_api_key: OptionValue::Str("clé€".into()), ..raw() }, "insecureApiKey", "Latin-1"),
         (RawOptions { queueing: OptionValue::Str("yes".into()), ..raw() }, "queueing", "boolean"),
         (RawOptions { development: OptionValue::Other("number".into()), ..raw() }, "development", "number"),
         (RawOptions { coordinator_url: OptionValue::Str("ftp://x".into()), ..raw() }, "coordinatorUrl", "URL"),
