@@ -337,6 +337,23 @@ pub enum RuntimeMessage {
     MediaStats,
 }
 
+/// The `type` of a runtime's `mediaStats` message ([`TypedMessage`]).
+pub const MEDIA_STATS: &str = "mediaStats";
+
+/// The body of a runtime's `mediaStats`: the part the SDK reads.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct MediaStats {
+    #[serde(default)]
+    pub video: Option<VideoQos>,
+}
+
+/// The runtime's own score of the video it sends, 0 (bad) to 10.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VideoQos {
+    #[serde(rename = "aggregateQos")]
+    pub aggregate_qos: f64,
+}
+
 /// A track named in a control message.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TrackRef {
@@ -456,6 +473,15 @@ mod tests {
         let stats: Envelope<RuntimeMessage> =
             serde_json::from_value(json!({"scope":"runtime","data":{"type":"mediaStats","data":{"fps":30}}})).unwrap();
         assert_eq!(stats.data, RuntimeMessage::MediaStats);
+    }
+
+    #[test]
+    fn media_stats_read_the_runtime_score() {
+        let text = json!({"type": MEDIA_STATS, "data": {"video": {"aggregateQos": 7, "fps": 29.5}, "audio": {}}});
+        let message: TypedMessage<MediaStats> = serde_json::from_value(text).unwrap();
+        assert_eq!(message.data.video, Some(VideoQos { aggregate_qos: 7.0 }));
+        let without: TypedMessage<MediaStats> = serde_json::from_value(json!({"type": MEDIA_STATS})).unwrap();
+        assert_eq!(without.data.video, None);
     }
 
     #[test]

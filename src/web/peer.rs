@@ -4,7 +4,9 @@
 
 use gloo_events::EventListener;
 use js_sys::{JsString, Reflect};
-use reactor_protocol::runtime::{Envelope, IceCandidate, Scope, CONTROL_CHANNEL, DATA_CHANNEL};
+use reactor_protocol::runtime::{
+    Envelope, IceCandidate, MediaStats, Scope, CONTROL_CHANNEL, DATA_CHANNEL, MEDIA_STATS,
+};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{spawn_local, JsFuture};
 use web_sys::{
@@ -211,15 +213,17 @@ fn parsed(event: &Event) -> Option<JsValue> {
 /// the SDK cannot read, is not for it (a newer runtime's).
 fn control_message(event: &Event) -> Option<Input<JsValue>> {
     let message = parsed(event)?;
-    let kind = Reflect::get(&message, &"type".into()).ok()?.as_string()?;
+    let kind = stats::text(&message, "type")?;
     (kind == "response").then(|| decode(message).ok().map(Input::ControlResponse))?
 }
 
 /// The envelope is decoded; the app's `data` stays a JS value.
 fn data_message(event: &Event) -> Option<Input<JsValue>> {
     let Envelope { scope, data: Opaque(data) } = decode(parsed(event)?).ok()?;
-    if let Some(qos) = (scope == Scope::Runtime).then(|| stats::runtime_qos(&data)).flatten() {
-        return Some(Input::RuntimeQos(qos));
+    // Read as control messages are: the tag first, then only its body's struct.
+    if scope == Scope::Runtime && stats::text(&data, "type").as_deref() == Some(MEDIA_STATS) {
+        let body = Reflect::get(&data, &"data".into()).ok()?;
+        return decode::<MediaStats>(body).ok()?.video.map(|video| Input::RuntimeQos(video.aggregate_qos));
     }
     Some(Input::DataMessage { scope: Some(scope), data })
 }

@@ -66,15 +66,6 @@ fn inbound(stat: &JsValue) -> Inbound {
     }
 }
 
-/// `mediaStats`' `video.aggregateQos`, from a runtime-scope message's `data`.
-pub fn runtime_qos(message: &JsValue) -> Option<f64> {
-    if text(message, "type").as_deref() != Some("mediaStats") {
-        return None;
-    }
-    let video = get(&get(message, "data")?, "video")?;
-    num(&video, "aggregateQos")
-}
-
 /// The `stats` event's payload and `getStats()`'s value.
 pub fn report_object(report: &StatsReport) -> JsValue {
     let object: JsValue = Object::new().into();
@@ -127,6 +118,7 @@ fn num(object: &JsValue, key: &str) -> Option<f64> {
     get(object, key)?.as_f64()
 }
 
-fn text(object: &JsValue, key: &str) -> Option<String> {
+/// A string field of a JS object (also the tag of a channel message).
+pub(super) fn text(object: &JsValue, key: &str) -> Option<String> {
     get(object, key)?.as_string()
 }

@@ -13,10 +13,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use reactor_protocol::runtime::{
-    ControlMessage, ControlRequest, ControlResponse, Empty, Envelope, RuntimeMessage, Scope, SdpOffer, TrackDirection,
-    TrackEvent, TrackNotification, TypedMessage, CONTROL_CHANNEL, DATA_CHANNEL, PING_TIMEOUT_MS,
+    ControlMessage, ControlRequest, ControlResponse, Empty, Envelope, MediaStats, RuntimeMessage, Scope, SdpOffer,
+    TrackDirection, TrackEvent, TrackNotification, TypedMessage, VideoQos, CONTROL_CHANNEL, DATA_CHANNEL, MEDIA_STATS,
+    PING_TIMEOUT_MS,
 };
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::Value;
 use str0m::channel::ChannelId;
 use str0m::media::{KeyframeRequestKind, MediaData, Mid};
 use str0m::net::{Protocol, Receive};
@@ -344,7 +346,7 @@ impl Peer {
         }
     }
 
-    fn send_runtime(&mut self, kind: &str, data: Value) {
+    fn send_runtime(&mut self, kind: &str, data: impl Serialize) {
         let envelope = Envelope { scope: Scope::Runtime, data: TypedMessage { kind: kind.to_string(), data } };
         let text = serde_json::to_string(&envelope).expect("serializable");
         self.send_on(DATA_CHANNEL, &text);
@@ -359,8 +361,8 @@ impl Peer {
         let seconds = now.duration_since(self.started).as_secs_f64().max(0.001);
         let intended = seconds / self.frame_period.as_secs_f64();
         let qos = (self.frames_out as f64 / intended * 10.0).round().clamp(0.0, 10.0);
-        let stats = json!({ "video": { "aggregateQos": qos as u32 } });
-        self.send_runtime("mediaStats", stats);
+        let stats = MediaStats { video: Some(VideoQos { aggregate_qos: qos }) };
+        self.send_runtime(MEDIA_STATS, stats);
     }
 
     fn on_data(&mut self, text: &str) {
