@@ -10,6 +10,7 @@ mod outbox;
 mod publish;
 mod recovery;
 mod resume;
+mod retry;
 mod signaling;
 mod stats;
 

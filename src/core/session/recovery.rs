@@ -12,8 +12,9 @@
 
 use reactor_protocol::ErrorCode;
 
+use super::retry::Retry;
 use super::{Phase, Session};
-use crate::core::io::{Action, Event, HttpResult, Input, LinkKind, Purpose, Reply, Timer};
+use crate::core::io::{Action, HttpResult, Input, LinkKind, Purpose, Reply, Timer};
 use crate::core::{ReactorError, Status};
 
 /// How long a ready peer may stay `disconnected` before it is re-made.
@@ -31,10 +32,7 @@ pub const ATTEMPT_CONNECT_MS: u32 = 5_000;
 
 #[derive(Debug)]
 pub(super) struct Recovery {
-    /// Attempts started so far.
-    attempt: u32,
-    /// When the link dropped (ms since the epoch).
-    since: f64,
+    retry: Retry,
     /// Why it dropped.
     reason: String,
     /// Why the last attempt failed.
@@ -91,7 +89,7 @@ impl<V> Session<V> {
         self.stats_for_new_peer();
         // Nothing more goes to the dead channel; what waits goes to the new one.
         self.shut_sending();
-        self.recovery = Some(Recovery { attempt: 0, since: now, reason: why, last: None });
+        self.recovery = Some(Recovery { retry: Retry::new(LinkKind::Machine, now), reason: why, last: None });
         self.set_status(Status::Connecting);
         self.schedule_attempt(now);
     }
@@ -111,12 +109,11 @@ impl<V> Session<V> {
 
     fn schedule_attempt(&mut self, now: f64) {
         let Some(recovery) = &mut self.recovery else { return };
-        let Some(&delay_ms) = self.options.reconnect.get(recovery.attempt as usize) else {
+        let Some(delay_ms) = recovery.retry.next_delay(&self.options.reconnect, false) else {
             return self.give_up(now);
         };
-        recovery.attempt += 1;
         let reason = recovery.last.clone().unwrap_or_else(|| recovery.reason.clone());
-        let event = Event::Reconnecting { link: LinkKind::Machine, attempt: recovery.attempt, delay_ms, reason };
+        let event = recovery.retry.reconnecting(delay_ms, reason);
         self.actions.push_back(Action::Emit(event));
         self.set_timer(Timer::Reconnect, delay_ms);
     }
@@ -144,7 +141,7 @@ impl<V> Session<V> {
         let message = format!(
             "the machine connection dropped ({}) and {} attempt(s) to re-make it failed (the last: {})",
             recovery.reason,
-            recovery.attempt,
+            recovery.retry.attempts(),
             recovery.last.as_deref().unwrap_or("none made")
         );
         self.fail(ReactorError::new(ErrorCode::GpuConnectionError, message, now));
@@ -153,9 +150,7 @@ impl<V> Session<V> {
     /// At `ready` again: the link is back.
     pub(super) fn link_restored(&mut self) {
         let Some(recovery) = self.recovery.take() else { return };
-        let downtime_ms = self.now - recovery.since;
-        let event = Event::Reconnected { link: LinkKind::Machine, attempts: recovery.attempt, downtime_ms };
-        self.actions.push_back(Action::Emit(event));
+        self.actions.push_back(Action::Emit(recovery.retry.reconnected(self.now)));
         self.publish_again();
     }
 

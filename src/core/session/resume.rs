@@ -8,9 +8,10 @@
 use reactor_protocol::coordinator::{ClientFrame, ResumeInfo};
 use reactor_protocol::ErrorCode;
 
+use super::retry::Retry;
 use super::signaling::session_base;
 use super::{sep, ws_url, Phase, Session};
-use crate::core::io::{Action, Event, LinkKind, Timer};
+use crate::core::io::{Action, LinkKind, Timer};
 use crate::core::ReactorError;
 
 /// From opening a new socket to `resumed`; a blackholed attempt gives way
@@ -29,9 +30,7 @@ pub(super) struct Resume {
 /// The socket is gone and being re-made.
 #[derive(Debug)]
 struct Down {
-    since: f64,
-    /// Attempts started so far.
-    attempt: u32,
+    retry: Retry,
     /// The current attempt's socket exists (opening, or `resume` sent).
     trying: bool,
 }
@@ -55,7 +54,7 @@ impl<V> Session<V> {
         self.socket_open = false;
         let why = format!("the coordinator closed the connection (code {code}{}{reason})", sep(&reason));
         if self.resume.down.is_none() && self.resumable() {
-            self.resume.down = Some(Down { since: now, attempt: 0, trying: false });
+            self.resume.down = Some(Down { retry: Retry::new(LinkKind::Coordinator, now), trying: false });
         }
         if self.resume.down.is_some() {
             return self.retry(now, why);
@@ -81,19 +80,17 @@ impl<V> Session<V> {
         let grace = self.resume.info.as_ref().map_or(0.0, |info| info.grace);
         let Some(down) = &mut self.resume.down else { return };
         down.trying = false;
-        let left = down.since + grace * 1000.0 - now;
-        if down.attempt > 0 && left <= 0.0 {
+        let left = down.retry.since() + grace * 1000.0 - now;
+        if down.retry.attempts() > 0 && left <= 0.0 {
             let message = format!(
                 "lost the coordinator and could not resume within its {grace} s grace period ({} attempts; last: {why})",
-                down.attempt
+                down.retry.attempts()
             );
             return self.fail(ReactorError::new(ErrorCode::CoordinatorConnectionError, message, now));
         }
-        let delay = delays[(down.attempt as usize).min(delays.len() - 1)].min(left.max(0.0) as u32);
-        down.attempt += 1;
-        let attempt = down.attempt;
+        let delay = down.retry.next_delay(delays, true).unwrap_or(0).min(left.max(0.0) as u32);
+        let event = down.retry.reconnecting(delay, why);
         self.rotate_url();
-        let event = Event::Reconnecting { link: LinkKind::Coordinator, attempt, delay_ms: delay, reason: why };
         self.actions.push_back(Action::Emit(event));
         self.set_timer(Timer::Resume, delay);
     }
@@ -131,8 +128,6 @@ impl<V> Session<V> {
         if let (Phase::Machine(link), Some(base)) = (&mut self.phase, base) {
             link.rebase(base);
         }
-        let event =
-            Event::Reconnected { link: LinkKind::Coordinator, attempts: down.attempt, downtime_ms: now - down.since };
-        self.actions.push_back(Action::Emit(event));
+        self.actions.push_back(Action::Emit(down.retry.reconnected(now)));
     }
 }
