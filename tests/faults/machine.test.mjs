@@ -124,10 +124,13 @@ async function during(ms, start) {
   return { t0, lifted: Date.now() };
 }
 
-for (const { name, ms, start } of [
+for (const { name, ms, start, remade = false } of [
   { name: "machine frozen for 3 s (SIGSTOP, SIGCONT)", ms: 3_000, start: () => freeze(machineHost.process.pid) },
   { name: "all UDP dropped for 3 s", ms: 3_000, start: () => dropUdp(100) },
-  { name: "all UDP dropped for 8 s (past the grace: the link is re-made)", ms: 8_000, start: () => dropUdp(100) },
+  // Chromium says `disconnected` 5–6 s after the last packet and the SDK
+  // waits out a 2 s grace: 12 s is past both with room to spare (8 s raced
+  // them and healed in place in one clean-clone run).
+  { name: "all UDP dropped for 12 s (past the grace: the link is re-made)", ms: 12_000, start: () => dropUdp(100), remade: true },
 ]) {
   test(name, { timeout: 120_000 }, async () => {
     await withSession(name, async (page) => {
@@ -147,7 +150,7 @@ for (const { name, ms, start } of [
       const reconnects = events.filter((e) => e.name === "reconnected");
       const statuses = events.filter((e) => e.at >= t0 && e.name === "statusChanged").map((e) => e.e);
       const { peersMade } = await leaks(page);
-      if (ms >= 8_000 || reconnects.length > 0) {
+      if (remade || reconnects.length > 0) {
         // Chromium said `disconnected` (5–6 s after the last packet) and it
         // lasted the grace: the link was re-made.
         assert.equal(reconnects.length, 1, "re-made once");
