@@ -6,7 +6,7 @@
 // `@reactor-wasm/sdk/react`) is reported on its own line and kept out of the
 // total: an app that imports the core does not download it.
 // Usage: node bench/size.mjs [--update-readme]   (after `npm run build`; exits 1 when pkg/ is missing)
-// Exits 1 when the total is over the 92 KB budget (issue 10 aims at 80 KB: see README "Package size"), so
+// Exits 1 when the total is over the 93 KB budget (issue 10 aims at 80 KB: see README "Package size"), so
 // `npm test` catches growth: the build is deterministic (pinned toolchain,
 // Cargo.lock, package-lock), so the figure is the same on every machine.
 // It also says whether README.md's table (between <!-- size:start --> and
@@ -16,7 +16,7 @@ import { gzipSync, constants } from "node:zlib";
 import { fileURLToPath } from "node:url";
 import { join, dirname, relative } from "node:path";
 
-const TARGET_KB = 92;
+const TARGET_KB = 93;
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const pkg = join(root, "pkg");
 

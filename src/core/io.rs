@@ -12,7 +12,7 @@ use reactor_protocol::runtime::{
 
 use super::metrics::{StatsReport, StatsSample};
 use super::quality::Verdict;
-use super::{ReactorError, Status, WaitingInfo};
+use super::{Failure, ReactorError, Status, WaitingInfo};
 
 /// Why an HTTP request was made; its answer comes back with the same tag.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -193,6 +193,16 @@ pub enum Channel {
     Control,
 }
 
+impl Channel {
+    /// Its label on the peer connection.
+    pub fn name(self) -> &'static str {
+        match self {
+            Channel::Data => reactor_protocol::runtime::DATA_CHANNEL,
+            Channel::Control => reactor_protocol::runtime::CONTROL_CHANNEL,
+        }
+    }
+}
+
 /// `RTCPeerConnection.connectionState`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PeerState {
@@ -337,7 +347,7 @@ pub enum Event<V> {
         link: LinkKind,
         attempt: u32,
         delay_ms: u32,
-        reason: String,
+        reason: std::rc::Rc<Failure>,
     },
     /// `link` is back, at attempt `attempts`, `downtime_ms` after it dropped.
     Reconnected {

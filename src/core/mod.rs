@@ -13,7 +13,7 @@ mod session;
 mod status;
 
 pub use error::ReactorError;
-pub use failure::BAD_FRAME_SHOWN;
+pub use failure::{Failure, Step, BAD_FRAME_SHOWN};
 pub use io::*;
 pub use metrics::{Inbound, RuntimeQos, StatsReport, StatsSample};
 pub use options::{

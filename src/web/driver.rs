@@ -303,7 +303,7 @@ impl Driver {
                     ("link", link.as_str().into()),
                     ("attempt", attempt.into()),
                     ("delayMs", delay_ms.into()),
-                    ("reason", reason.into()),
+                    ("reason", reason.message().into()),
                 ];
                 (EventName::Reconnecting, object(&fields))
             }
@@ -342,7 +342,7 @@ impl Driver {
     fn error_js(&self, err: &ReactorError) -> JsValue {
         let mut cache = self.last_error.borrow_mut();
         if let Some((cached, js)) = cache.as_ref() {
-            if cached == err {
+            if cached.is(err) {
                 return js.clone();
             }
         }

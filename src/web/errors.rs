@@ -10,7 +10,7 @@ use wasm_bindgen::JsValue;
 use crate::core::{OptionError, ReactorError};
 
 pub fn error_object(err: &ReactorError) -> JsValue {
-    let js = Error::new(&err.message);
+    let js = Error::new(&err.message());
     let set = |key: &str, value: JsValue| {
         let _ = Reflect::set(&js, &JsValue::from_str(key), &value);
     };
@@ -27,7 +27,7 @@ pub fn error_object(err: &ReactorError) -> JsValue {
 
 /// A bad constructor option, thrown by `new Reactor()`; `option` names it.
 pub fn option_error(err: OptionError) -> JsValue {
-    let reactor = ReactorError::new(ErrorCode::InvalidOption, err.message, js_sys::Date::now());
+    let reactor = ReactorError::said(ErrorCode::InvalidOption, err.message, js_sys::Date::now());
     let js = error_object(&reactor);
     let _ = Reflect::set(&js, &JsValue::from_str("option"), &err.option.into());
     js

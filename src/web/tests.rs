@@ -53,7 +53,7 @@ fn what_json_would_drop_or_refuse_is_an_error() {
 
 #[wasm_bindgen_test]
 fn errors_cross_as_error_objects_with_every_documented_field() {
-    let mut err = ReactorError::new(ErrorCode::NoCapacity, "busy", 1234.0);
+    let mut err = ReactorError::said(ErrorCode::NoCapacity, "busy", 1234.0);
     let js_err = error_object(&err);
     assert!(js_err.is_instance_of::<js_sys::Error>());
     assert_eq!(get(&js_err, "code"), "NO_CAPACITY");

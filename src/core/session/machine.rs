@@ -8,7 +8,7 @@ use reactor_protocol::runtime::{
 use super::{Phase, Session, SIGNALING_TIMEOUT_MS};
 use crate::core::io::{Action, Channel, Outgoing, PeerPlan, PeerState, Timer};
 use crate::core::link::Link;
-use crate::core::Status;
+use crate::core::{Failure, Status};
 
 impl<V> Session<V> {
     pub(super) fn start_link(
@@ -41,7 +41,7 @@ impl<V> Session<V> {
         match link.set_offer(sdp, mids) {
             Ok(Some(request)) => self.actions.push_back(Action::Http(request)),
             Ok(None) => {}
-            Err(failure) => self.link_dropped(now, failure.message()),
+            Err(failure) => self.link_dropped(now, Failure::Peer(failure)),
         }
     }
 
@@ -56,10 +56,7 @@ impl<V> Session<V> {
                 }
                 self.check_ready();
             }
-            PeerState::Failed | PeerState::Closed => {
-                let state = if state == PeerState::Failed { "failed" } else { "closed" };
-                self.link_dropped(now, format!("the peer connection {state}"))
-            }
+            PeerState::Failed | PeerState::Closed => self.link_dropped(now, Failure::PeerEnded(state)),
             // Often transient: re-made only if it lasts (see `recovery`).
             PeerState::Disconnected => self.peer_disconnected(),
             PeerState::New | PeerState::Connecting => {}

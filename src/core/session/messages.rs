@@ -7,7 +7,7 @@ use reactor_protocol::ErrorCode;
 use super::outbox::Route;
 use super::Session;
 use crate::core::io::{Channel, Outcome, Outgoing};
-use crate::core::{ReactorError, Status};
+use crate::core::{Failure, ReactorError, Status};
 
 impl<V> Session<V> {
     /// `sendMessage()`, with the message already serialized as its
@@ -28,8 +28,8 @@ impl<V> Session<V> {
             }
             Route::Queue => self.enqueue(now, envelope, bytes, buffered),
             Route::Refuse => {
-                let message = format!("sendMessage() needs status ready, but it is {}", self.status.as_str());
-                Err(self.report(ReactorError::new(ErrorCode::MessageSendFailed, message, now)))
+                let failure = Failure::NotReady { call: "sendMessage", status: self.status };
+                Err(self.report(ReactorError::new(ErrorCode::MessageSendFailed, failure, now)))
             }
         };
         match queued {
@@ -40,15 +40,13 @@ impl<V> Session<V> {
 
     /// A `sendMessage()` whose message is not JSON: reported, nothing sent.
     pub fn invalid_message(&mut self, now: f64, why: String) -> ReactorError {
-        let message = format!("the message cannot be sent as JSON ({why}); nothing was sent");
-        self.report(ReactorError::new(ErrorCode::InvalidMessage, message, now))
+        self.report(ReactorError::new(ErrorCode::InvalidMessage, Failure::NotJson(why), now))
     }
 
     /// A `sendMessage()` that does not fit the model's schema
     /// (`validateMessages`): reported, nothing sent. `why` names the parameter.
     pub fn invalid_command(&mut self, now: f64, why: String) -> ReactorError {
-        let message = format!("{why}; nothing was sent");
-        self.report(ReactorError::new(ErrorCode::InvalidCommand, message, now))
+        self.report(ReactorError::new(ErrorCode::InvalidCommand, Failure::NotInSchema(why), now))
     }
 
     /// `MESSAGE_TOO_LARGE` (reported) when `bytes` pass the channel's maximum.
@@ -56,10 +54,7 @@ impl<V> Session<V> {
         if bytes <= self.max_message_size {
             return None;
         }
-        let message = format!(
-            "the message is {bytes} bytes, more than the data channel's maximum of {} bytes; nothing was sent",
-            self.max_message_size
-        );
-        Some(self.report(ReactorError::new(ErrorCode::MessageTooLarge, message, now)))
+        let failure = Failure::TooLarge { bytes, max: self.max_message_size };
+        Some(self.report(ReactorError::new(ErrorCode::MessageTooLarge, failure, now)))
     }
 }

@@ -27,7 +27,7 @@ use super::io::*;
 use super::link::Link;
 use std::collections::VecDeque;
 
-use super::{Options, ReactorError, Status, WaitingInfo};
+use super::{Failure, Options, ReactorError, Status, Step, WaitingInfo};
 
 /// How long each step before `ready` may take.
 pub const TOKEN_TIMEOUT_MS: u32 = 10_000;
@@ -166,8 +166,8 @@ impl<V> Session<V> {
     /// connected; otherwise pending until `ready` or failure.
     pub fn connect(&mut self, now: f64) -> Outcome {
         if !matches!(self.phase, Phase::Idle) {
-            let message = format!("connect() was called while {}", self.status.as_str());
-            return Outcome::Failed(ReactorError::new(ErrorCode::AlreadyConnected, message, now));
+            let failure = Failure::AlreadyConnected(self.status);
+            return Outcome::Failed(ReactorError::new(ErrorCode::AlreadyConnected, failure, now));
         }
         let promise = self.promise();
         self.connect_promise = Some(promise);
@@ -218,7 +218,7 @@ impl<V> Session<V> {
     /// reported as an `error`. In local mode it is done when the runtime has
     /// stopped the session, so that a `connect()` right after starts afresh.
     pub fn disconnect(&mut self, now: f64) -> Outcome {
-        let err = ReactorError::new(ErrorCode::ConnectionAborted, "disconnect() was called", now);
+        let err = ReactorError::new(ErrorCode::ConnectionAborted, Failure::Disconnected, now);
         self.reject_pending(&err);
         if !matches!(self.phase, Phase::Idle) {
             self.teardown();
@@ -260,7 +260,7 @@ impl<V> Session<V> {
                 self.on_frame(now, frame)
             }
             Input::SocketBadFrame(frame) => {
-                self.fail(ReactorError::new(ErrorCode::CoordinatorConnectionError, frame.message(), now));
+                self.fail(ReactorError::new(ErrorCode::CoordinatorConnectionError, Failure::BadFrame(frame), now));
             }
             Input::SocketClosed { code, reason } => self.on_socket_closed(now, code, reason),
             Input::Timer(timer) => self.on_timer(now, timer),
@@ -272,15 +272,12 @@ impl<V> Session<V> {
                     }
                 }
             }
-            Input::PeerFailed(failure) => self.link_dropped(now, failure.message()),
+            Input::PeerFailed(failure) => self.link_dropped(now, Failure::Peer(failure)),
             Input::PeerState(state) => self.on_peer_state(now, state),
             Input::MaxMessageSize(size) => self.max_message_size = size,
             Input::SendBufferLow => self.on_send_buffer_low(),
             Input::ChannelOpen(channel) => self.on_channel_open(channel),
-            Input::ChannelClosed(channel) => {
-                let name = channel_name(channel);
-                self.link_dropped(now, format!("the `{name}` data channel closed"));
-            }
+            Input::ChannelClosed(channel) => self.link_dropped(now, Failure::ChannelClosed(channel)),
             Input::RuntimeQos(qos) => self.on_runtime_qos(qos),
             Input::DataMessage { scope, data } => {
                 // Runtime messages (mediaStats, modelSchema) are the SDK's own business.
@@ -316,12 +313,8 @@ impl<V> Session<V> {
             (Timer::Grace, Phase::Machine(_)) => self.grace_over(now),
             (Timer::Reconnect, Phase::Machine(_)) => self.start_attempt(),
             (Timer::Step, Phase::Machine(link)) if self.recovery.is_some() => {
-                let why = if link.answer_set {
-                    "the new connection did not come up in time"
-                } else {
-                    "the machine did not answer the new offer in time"
-                };
-                self.attempt_failed(now, why.into());
+                let step = if link.answer_set { Step::NewConnection } else { Step::NewAnswer };
+                self.attempt_failed(now, Failure::TimedOut(step));
             }
             (Timer::Resume, _) => self.on_resume_timer(now),
             (Timer::AnswerPoll, Phase::Machine(link)) => {
@@ -329,29 +322,16 @@ impl<V> Session<V> {
                 self.actions.push_back(Action::Http(request));
             }
             (Timer::Step, phase) => {
-                let (code, message) = match phase {
-                    Phase::Token => (
-                        ErrorCode::CoordinatorConnectionError,
-                        "the coordinator did not answer the token request in time",
-                    ),
-                    Phase::Socket { .. } => {
-                        (ErrorCode::CoordinatorConnectionError, "the coordinator's WebSocket did not open in time")
-                    }
-                    Phase::Queue { .. } => {
-                        (ErrorCode::CoordinatorConnectionError, "the coordinator did not answer hello in time")
-                    }
-                    Phase::StartSession => {
-                        (ErrorCode::GpuConnectionFailed, "the machine did not start a session in time")
-                    }
-                    Phase::Machine(link) if !link.answer_set => {
-                        (ErrorCode::GpuConnectionFailed, "the machine did not answer the offer in time")
-                    }
-                    Phase::Machine(_) => {
-                        (ErrorCode::GpuConnectionFailed, "the machine connection did not come up in time")
-                    }
+                let (code, step) = match phase {
+                    Phase::Token => (ErrorCode::CoordinatorConnectionError, Step::Token),
+                    Phase::Socket { .. } => (ErrorCode::CoordinatorConnectionError, Step::Socket),
+                    Phase::Queue { .. } => (ErrorCode::CoordinatorConnectionError, Step::Hello),
+                    Phase::StartSession => (ErrorCode::GpuConnectionFailed, Step::StartSession),
+                    Phase::Machine(link) if !link.answer_set => (ErrorCode::GpuConnectionFailed, Step::Answer),
+                    Phase::Machine(_) => (ErrorCode::GpuConnectionFailed, Step::Connection),
                     Phase::Idle => return,
                 };
-                self.fail(ReactorError::new(code, message, now));
+                self.fail(ReactorError::new(code, Failure::TimedOut(step), now));
             }
             _ => {}
         }
@@ -386,7 +366,7 @@ impl<V> Session<V> {
 
     /// A failure on the machine side: before ready the connection could
     /// not be made, after ready it broke.
-    fn fail_machine(&mut self, now: f64, why: String) {
+    fn fail_machine(&mut self, now: f64, why: Failure) {
         let ready = matches!(&self.phase, Phase::Machine(link) if link.ready);
         let code = if ready { ErrorCode::GpuConnectionError } else { ErrorCode::GpuConnectionFailed };
         self.fail(ReactorError::new(code, why, now));
@@ -433,19 +413,4 @@ impl<V> Session<V> {
 
 fn plain_request(purpose: Purpose, url: String) -> HttpRequest {
     HttpRequest { purpose, method: Method::Post, url, api_key: None, bearer: None, body: Body::Empty }
-}
-
-fn sep(reason: &str) -> &'static str {
-    if reason.is_empty() {
-        ""
-    } else {
-        ": "
-    }
-}
-
-fn channel_name(channel: Channel) -> &'static str {
-    match channel {
-        Channel::Data => reactor_protocol::runtime::DATA_CHANNEL,
-        Channel::Control => reactor_protocol::runtime::CONTROL_CHANNEL,
-    }
 }

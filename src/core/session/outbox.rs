@@ -17,7 +17,7 @@ use reactor_protocol::ErrorCode;
 
 use super::Session;
 use crate::core::io::{Channel, Outgoing, PromiseId};
-use crate::core::ReactorError;
+use crate::core::{Failure, ReactorError};
 
 /// While the data channel holds this many bytes unsent, new messages wait in
 /// the SDK. Twice [`SEND_BUFFER_LOW`], so each `bufferedamountlow` wake-up
@@ -101,12 +101,8 @@ impl<V> Session<V> {
     ) -> Result<PromiseId, ReactorError> {
         let outbox = &self.outbox;
         if outbox.queue.len() >= SEND_QUEUE_MESSAGES || outbox.bytes.saturating_add(bytes) > SEND_QUEUE_BYTES {
-            let message = format!(
-                "{} messages ({} bytes) already wait for the data channel, and this one ({bytes} bytes) would pass the SDK's bound of {SEND_QUEUE_MESSAGES} messages or {SEND_QUEUE_BYTES} bytes; nothing of it was sent (await earlier sendMessage() calls)",
-                outbox.queue.len(),
-                outbox.bytes
-            );
-            return Err(self.report(ReactorError::new(ErrorCode::MessageSendFailed, message, now)));
+            let failure = Failure::QueueFull { queued: outbox.queue.len(), queued_bytes: outbox.bytes, bytes };
+            return Err(self.report(ReactorError::new(ErrorCode::MessageSendFailed, failure, now)));
         }
         let promise = self.promise();
         self.outbox.bytes += bytes;
@@ -160,8 +156,8 @@ impl<V> Session<V> {
             // The rest wait: a closing channel's `close` event rejects them
             // with the error that ends the session.
             Err(why) => {
-                let message = format!("the data channel refused the message ({why}); nothing was sent");
-                let err = self.report(ReactorError::new(ErrorCode::MessageSendFailed, message, now));
+                let err =
+                    self.report(ReactorError::new(ErrorCode::MessageSendFailed, Failure::ChannelRefused(why), now));
                 self.settle(promise, Err(err));
             }
         }

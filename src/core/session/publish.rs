@@ -10,7 +10,7 @@ use reactor_protocol::ErrorCode;
 
 use super::{Phase, Session};
 use crate::core::io::{Action, Channel, Outcome, Outgoing, PromiseId, Timer};
-use crate::core::{ReactorError, Status};
+use crate::core::{Failure, ReactorError, Status, Step};
 
 /// How long the runtime may take to answer `publish_track`.
 pub const PUBLISH_TIMEOUT_MS: u32 = 10_000;
@@ -37,8 +37,8 @@ impl<V> Session<V> {
     /// `None` when it has none.
     pub fn publish(&mut self, now: f64, track: Option<V>) -> Outcome {
         let Some(track) = track else {
-            let message = "publishVideoStream() needs a MediaStream with a video track";
-            return Outcome::Failed(self.report(ReactorError::new(ErrorCode::InvalidStream, message, now)));
+            let err = ReactorError::new(ErrorCode::InvalidStream, Failure::NoVideoTrack, now);
+            return Outcome::Failed(self.report(err));
         };
         if self.status == Status::Ready {
             let promise = self.promise();
@@ -56,16 +56,16 @@ impl<V> Session<V> {
             }
             return Outcome::Pending(promise);
         }
-        let message = format!("publishVideoStream() needs status ready, but it is {}", self.status.as_str());
-        Outcome::Failed(self.report(ReactorError::new(ErrorCode::PublishFailed, message, now)))
+        let failure = Failure::NotReady { call: "publishVideoStream", status: self.status };
+        Outcome::Failed(self.report(ReactorError::new(ErrorCode::PublishFailed, failure, now)))
     }
 
     /// Sends `track`; `Ok(true)` when `promise` now waits for the runtime's
     /// answer, `Ok(false)` when the slot was already ours (a replacement).
     fn start_publish(&mut self, now: f64, track: V, promise: PromiseId) -> Result<bool, ReactorError> {
         let Some(input) = self.input_track() else {
-            let message = format!("the model {} takes no video input", self.options.model_name);
-            return Err(self.report(ReactorError::new(ErrorCode::PublishFailed, message, now)));
+            let failure = Failure::NoVideoInput { model: self.options.model_name.clone() };
+            return Err(self.report(ReactorError::new(ErrorCode::PublishFailed, failure, now)));
         };
         self.actions.push_back(Action::ReplaceTrack(Some(track)));
         if self.publishing.published {
@@ -124,7 +124,7 @@ impl<V> Session<V> {
     /// `unpublishVideoStream()`: stops sending; nothing to do when nothing
     /// is published.
     pub fn unpublish(&mut self, now: f64) {
-        let err = ReactorError::new(ErrorCode::PublishFailed, "unpublishVideoStream() was called first", now);
+        let err = ReactorError::new(ErrorCode::PublishFailed, Failure::Unpublished, now);
         if let Some((_, promise)) = self.publishing.held.take() {
             self.settle(promise, Err(err.clone()));
         }
@@ -165,9 +165,8 @@ impl<V> Session<V> {
             }
             Some(refusal) => {
                 self.actions.push_back(Action::ReplaceTrack(None));
-                let space = if refusal.message.is_empty() { "" } else { " " };
-                let message = format!("the machine refused the video: {}{space}{}", refusal.code, refusal.message);
-                Err(self.report(ReactorError::new(ErrorCode::PublishFailed, message, now)))
+                let failure = Failure::VideoRefused { code: refusal.code, message: refusal.message };
+                Err(self.report(ReactorError::new(ErrorCode::PublishFailed, failure, now)))
             }
         };
         for promise in waiting {
@@ -178,8 +177,7 @@ impl<V> Session<V> {
     pub(super) fn publish_timed_out(&mut self, now: f64) {
         let Some((_, waiting)) = self.publishing.request.take() else { return };
         self.actions.push_back(Action::ReplaceTrack(None));
-        let message = "the machine did not answer publish_track in time";
-        let err = self.report(ReactorError::new(ErrorCode::PublishFailed, message, now));
+        let err = self.report(ReactorError::new(ErrorCode::PublishFailed, Failure::TimedOut(Step::Publish), now));
         for promise in waiting {
             self.settle(promise, Err(err.clone()));
         }

@@ -10,12 +10,14 @@
 //! new transport (a new DTLS certificate and SCTP association), which the
 //! old browser peer cannot take (see PROTOCOL.md, "Reconnect").
 
+use std::rc::Rc;
+
 use reactor_protocol::ErrorCode;
 
 use super::retry::Retry;
 use super::{Phase, Session};
 use crate::core::io::{Action, HttpResult, Input, LinkKind, Purpose, Reply, Timer};
-use crate::core::{ReactorError, Status};
+use crate::core::{Failure, ReactorError, Status};
 
 /// How long a ready peer may stay `disconnected` before it is re-made.
 /// Chromium says `disconnected` 5–6 s after the last packet from the
@@ -34,9 +36,9 @@ pub const ATTEMPT_CONNECT_MS: u32 = 5_000;
 pub(super) struct Recovery {
     retry: Retry,
     /// Why it dropped.
-    reason: String,
+    reason: Rc<Failure>,
     /// Why the last attempt failed.
-    last: Option<String>,
+    last: Option<Rc<Failure>>,
 }
 
 impl<V> Session<V> {
@@ -72,7 +74,7 @@ impl<V> Session<V> {
 
     /// The machine link broke: a ready one is re-made (unless the policy
     /// says never), an attempt's is retried; before ready it is the end.
-    pub(super) fn link_dropped(&mut self, now: f64, why: String) {
+    pub(super) fn link_dropped(&mut self, now: f64, why: Failure) {
         if self.recovering() {
             return self.attempt_failed(now, why);
         }
@@ -89,7 +91,7 @@ impl<V> Session<V> {
         self.stats_for_new_peer();
         // Nothing more goes to the dead channel; what waits goes to the new one.
         self.shut_sending();
-        self.recovery = Some(Recovery { retry: Retry::new(LinkKind::Machine, now), reason: why, last: None });
+        self.recovery = Some(Recovery { retry: Retry::new(LinkKind::Machine, now), reason: Rc::new(why), last: None });
         self.set_status(Status::Connecting);
         self.schedule_attempt(now);
     }
@@ -103,8 +105,7 @@ impl<V> Session<V> {
     }
 
     pub(super) fn grace_over(&mut self, now: f64) {
-        let why = format!("the peer connection stayed disconnected for {GRACE_MS} ms");
-        self.link_dropped(now, why);
+        self.link_dropped(now, Failure::StayedDisconnected(GRACE_MS));
     }
 
     fn schedule_attempt(&mut self, now: f64) {
@@ -127,9 +128,9 @@ impl<V> Session<V> {
         self.set_timer(Timer::Step, ATTEMPT_SIGNALING_MS);
     }
 
-    pub(super) fn attempt_failed(&mut self, now: f64, why: String) {
+    pub(super) fn attempt_failed(&mut self, now: f64, why: Failure) {
         let Some(recovery) = &mut self.recovery else { return };
-        recovery.last = Some(why);
+        recovery.last = Some(Rc::new(why));
         self.peer = self.peer.wrapping_add(1);
         self.actions.push_back(Action::CancelTimer(Timer::Step));
         self.actions.push_back(Action::CancelTimer(Timer::AnswerPoll));
@@ -138,13 +139,12 @@ impl<V> Session<V> {
 
     fn give_up(&mut self, now: f64) {
         let Some(recovery) = self.recovery.take() else { return };
-        let message = format!(
-            "the machine connection dropped ({}) and {} attempt(s) to re-make it failed (the last: {})",
-            recovery.reason,
-            recovery.retry.attempts(),
-            recovery.last.as_deref().unwrap_or("none made")
-        );
-        self.fail(ReactorError::new(ErrorCode::GpuConnectionError, message, now));
+        let failure = Failure::RecoveryGaveUp {
+            attempts: recovery.retry.attempts(),
+            dropped: recovery.reason,
+            last: recovery.last,
+        };
+        self.fail(ReactorError::new(ErrorCode::GpuConnectionError, failure, now));
     }
 
     /// At `ready` again: the link is back.
@@ -162,14 +162,13 @@ impl<V> Session<V> {
         if !self.recovering() || !purpose.is_signaling() {
             return false;
         }
-        let what = purpose.describe();
         let why = match result {
-            HttpResult::Failed(why) => format!("{what} failed: {}", why.message()),
+            HttpResult::Failed(failure) => Failure::ReofferUnanswered { purpose, failure: failure.clone() },
             HttpResult::Answered { status, reply: Reply::Error(body) } => {
-                format!("{what} failed with HTTP {status}: {}", body.message)
+                Failure::ReofferRefused { purpose, status: *status, message: Some(body.message.clone()) }
             }
             HttpResult::Answered { status, reply: Reply::Unreadable(error) } => {
-                format!("unreadable answer to {what} (HTTP {status}): {error}")
+                Failure::Unreadable { purpose, status: *status, error: error.clone() }
             }
             HttpResult::Answered { status, .. } if (200..300).contains(status) => return false,
             HttpResult::Answered { status: 404, .. } if purpose == Purpose::PostOffer => {
@@ -180,9 +179,9 @@ impl<V> Session<V> {
                         return true;
                     }
                 }
-                format!("{what} failed with HTTP 404")
+                Failure::ReofferRefused { purpose, status: 404, message: None }
             }
-            HttpResult::Answered { status, .. } => format!("{what} failed with HTTP {status}"),
+            HttpResult::Answered { status, .. } => Failure::ReofferRefused { purpose, status: *status, message: None },
         };
         self.attempt_failed(now, why);
         true

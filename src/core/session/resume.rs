@@ -6,13 +6,15 @@
 //! network fails").
 
 use reactor_protocol::coordinator::{ClientFrame, ResumeInfo};
+use std::rc::Rc;
+
 use reactor_protocol::ErrorCode;
 
 use super::retry::Retry;
 use super::signaling::session_base;
-use super::{sep, ws_url, Phase, Session};
+use super::{ws_url, Phase, Session};
 use crate::core::io::{Action, LinkKind, Timer};
-use crate::core::ReactorError;
+use crate::core::{Failure, ReactorError, Step};
 
 /// From opening a new socket to `resumed`; a blackholed attempt gives way
 /// to the next one.
@@ -52,7 +54,7 @@ impl<V> Session<V> {
     /// (before admission), else end.
     pub(super) fn on_socket_closed(&mut self, now: f64, code: u16, reason: String) {
         self.socket_open = false;
-        let why = format!("the coordinator closed the connection (code {code}{}{reason})", sep(&reason));
+        let why = Failure::SocketClosed { code, reason };
         if self.resume.down.is_none() && self.resumable() {
             self.resume.down = Some(Down { retry: Retry::new(LinkKind::Coordinator, now), trying: false });
         }
@@ -75,21 +77,18 @@ impl<V> Session<V> {
     /// Schedules the next attempt on the next URL, or gives up once the
     /// coordinator's grace period is over: the delays of `reconnect` in
     /// turn, then its last one again, the last attempt at the grace's end.
-    fn retry(&mut self, now: f64, why: String) {
+    fn retry(&mut self, now: f64, why: Failure) {
         let delays = &self.options.reconnect;
         let grace = self.resume.info.as_ref().map_or(0.0, |info| info.grace);
         let Some(down) = &mut self.resume.down else { return };
         down.trying = false;
         let left = down.retry.since() + grace * 1000.0 - now;
         if down.retry.attempts() > 0 && left <= 0.0 {
-            let message = format!(
-                "lost the coordinator and could not resume within its {grace} s grace period ({} attempts; last: {why})",
-                down.retry.attempts()
-            );
-            return self.fail(ReactorError::new(ErrorCode::CoordinatorConnectionError, message, now));
+            let failure = Failure::ResumeGaveUp { grace, attempts: down.retry.attempts(), last: Rc::new(why) };
+            return self.fail(ReactorError::new(ErrorCode::CoordinatorConnectionError, failure, now));
         }
         let delay = down.retry.next_delay(delays, true).unwrap_or(0).min(left.max(0.0) as u32);
-        let event = down.retry.reconnecting(delay, why);
+        let event = down.retry.reconnecting(delay, Rc::new(why));
         self.rotate_url();
         self.actions.push_back(Action::Emit(event));
         self.set_timer(Timer::Resume, delay);
@@ -102,7 +101,7 @@ impl<V> Session<V> {
         if down.trying {
             self.socket_open = false;
             self.actions.push_back(Action::CloseSocket);
-            return self.retry(now, "the coordinator did not answer resume in time".into());
+            return self.retry(now, Failure::TimedOut(Step::Resume));
         }
         down.trying = true;
         let url = ws_url(self.coordinator());

@@ -3,6 +3,9 @@
 //! and the `reconnecting` / `reconnected` events the app sees.
 
 use crate::core::io::{Event, LinkKind};
+use std::rc::Rc;
+
+use crate::core::Failure;
 
 #[derive(Debug)]
 pub(super) struct Retry {
@@ -39,7 +42,7 @@ impl Retry {
     }
 
     /// The next attempt starts in `delay_ms`: counted, and announced.
-    pub fn reconnecting<V>(&mut self, delay_ms: u32, reason: String) -> Event<V> {
+    pub fn reconnecting<V>(&mut self, delay_ms: u32, reason: Rc<Failure>) -> Event<V> {
         self.attempts += 1;
         Event::Reconnecting { link: self.link, attempt: self.attempts, delay_ms, reason }
     }

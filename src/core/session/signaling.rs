@@ -7,7 +7,7 @@ use reactor_protocol::ErrorCode;
 
 use super::{Phase, Session, ANSWER_POLL_MS, CONNECT_TIMEOUT_MS, HELLO_TIMEOUT_MS, SOCKET_TIMEOUT_MS};
 use crate::core::io::{Action, Event, HttpResult, Purpose, Reply, Timer};
-use crate::core::{ReactorError, Status, WaitingInfo};
+use crate::core::{Failure, ReactorError, Status, WaitingInfo};
 
 impl<V> Session<V> {
     pub(super) fn on_http(&mut self, now: f64, purpose: Purpose, result: HttpResult) {
@@ -20,7 +20,8 @@ impl<V> Session<V> {
                 if purpose == Purpose::Token && self.fail_over() {
                     return;
                 }
-                return self.fail(unreachable_error(purpose, self.coordinator(), failure.message(), now));
+                let failure = Failure::Unreachable { purpose, url: self.coordinator().to_string(), failure };
+                return self.fail(ReactorError::new(error_code_for(purpose), failure, now));
             }
         };
         // A coordinator that cannot serve (5xx) may have a sibling that can; a refusal (4xx) holds for all.
@@ -33,8 +34,8 @@ impl<V> Session<V> {
                 self.fail(status_error(purpose, status, now))
             }
             (_, Reply::Unreadable(error)) => {
-                let message = format!("unreadable answer to {} (HTTP {status}): {error}", purpose.describe());
-                self.fail(ReactorError::new(error_code_for(purpose), message, now));
+                let failure = Failure::Unreadable { purpose, status, error };
+                self.fail(ReactorError::new(error_code_for(purpose), failure, now));
             }
             (Purpose::Token, Reply::Token(token)) => {
                 if let Phase::Token = self.phase {
@@ -78,8 +79,8 @@ impl<V> Session<V> {
             (Purpose::GetAnswer, _) => self.set_timer(Timer::AnswerPoll, ANSWER_POLL_MS),
             (Purpose::StopSession | Purpose::PostCandidates, _) => {}
             (purpose, _) => {
-                let message = format!("unexpected answer to {} (HTTP {status})", purpose.describe());
-                self.fail(ReactorError::new(error_code_for(purpose), message, now));
+                let failure = Failure::Unexpected { purpose, status };
+                self.fail(ReactorError::new(error_code_for(purpose), failure, now));
             }
         }
     }
@@ -157,24 +158,13 @@ fn error_code_for(purpose: Purpose) -> ErrorCode {
 }
 
 fn from_body(body: ErrorBody, now: f64) -> ReactorError {
-    let mut err = ReactorError::new(body.code, body.message, now);
+    let mut err = ReactorError::said(body.code, body.message, now);
     err.retry_after = body.retry_after;
     err
 }
 
 fn status_error(purpose: Purpose, status: u16, now: f64) -> ReactorError {
-    if purpose == Purpose::Token && (status == 401 || status == 403) {
-        let message = format!("the coordinator refused the API key (HTTP {status})");
-        return ReactorError::new(ErrorCode::AuthenticationFailed, message, now);
-    }
-    ReactorError::new(error_code_for(purpose), format!("{} failed with HTTP {status}", purpose.describe()), now)
-}
-
-fn unreachable_error(purpose: Purpose, url: &str, why: String, now: f64) -> ReactorError {
-    let message = match purpose {
-        Purpose::Token => format!("could not reach the coordinator at {url}: {why}"),
-        Purpose::StartSession => format!("could not reach the runtime at {url}: {why}"),
-        _ => format!("signaling with the machine failed ({}): {why}", purpose.describe()),
-    };
-    ReactorError::new(error_code_for(purpose), message, now)
+    let refused = purpose == Purpose::Token && (status == 401 || status == 403);
+    let code = if refused { ErrorCode::AuthenticationFailed } else { error_code_for(purpose) };
+    ReactorError::new(code, Failure::Status { purpose, status }, now)
 }

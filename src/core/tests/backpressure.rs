@@ -97,7 +97,9 @@ fn a_message_past_the_byte_bound_is_refused_at_once_and_the_others_still_go() {
     d.drain();
     let err = d.session.send_message(NOW, "c".into(), 1, FULL).failed();
     assert_eq!(err.code, ErrorCode::MessageSendFailed);
-    assert!(err.message.contains(&SEND_QUEUE_BYTES.to_string()) && err.message.contains("nothing"), "{}", err.message);
+    let half_left = SEND_QUEUE_BYTES - half;
+    assert_eq!(*err.failure, Failure::QueueFull { queued: 2, queued_bytes: half + half_left, bytes: 1 });
+    assert!(err.message().contains(&SEND_QUEUE_BYTES.to_string()) && err.message().contains("nothing"));
     assert_eq!(d.drain(), vec![Action::Emit(Event::Error(err))], "reported, nothing sent");
     assert_eq!(d.session.status(), Status::Ready);
     let low = d.input(Input::SendBufferLow);
@@ -115,7 +117,10 @@ fn a_message_past_the_count_bound_is_refused() {
     d.drain();
     let err = d.session.send_message(NOW, "one more".into(), 1, FULL).failed();
     assert_eq!(err.code, ErrorCode::MessageSendFailed);
-    assert!(err.message.contains(&SEND_QUEUE_MESSAGES.to_string()), "{}", err.message);
+    assert_eq!(
+        *err.failure,
+        Failure::QueueFull { queued: SEND_QUEUE_MESSAGES, queued_bytes: SEND_QUEUE_MESSAGES, bytes: 1 }
+    );
     let low = d.input(Input::SendBufferLow);
     let sent = take_all(&mut d, low, 0);
     assert_eq!(sent.len(), SEND_QUEUE_MESSAGES);

@@ -34,8 +34,10 @@ fn unreachable_coordinator() {
     let actions = d.input(Input::Http { purpose: Purpose::Token, result: failed });
     let err = assert_connect_failed(&d, &actions, ErrorCode::CoordinatorConnectionError);
     assert!(err.recoverable());
+    let failure = HttpFailure::Network("TypeError: Failed to fetch".into());
+    assert_eq!(*err.failure, Failure::Unreachable { purpose: Purpose::Token, url: URL.into(), failure });
     let why = "no connection, a refused one, or a CORS refusal (TypeError: Failed to fetch)";
-    assert_eq!(err.message, format!("could not reach the coordinator at {URL}: {why}"));
+    assert_eq!(err.message(), format!("could not reach the coordinator at {URL}: {why}"));
 }
 
 #[test]
@@ -66,7 +68,8 @@ fn token_request_that_never_answers_times_out() {
     let actions = d.connect();
     assert!(actions.contains(&Action::SetTimer { timer: Timer::Step, ms: TOKEN_TIMEOUT_MS }));
     let actions = d.input(Input::Timer(Timer::Step));
-    assert_connect_failed(&d, &actions, ErrorCode::CoordinatorConnectionError);
+    let err = assert_connect_failed(&d, &actions, ErrorCode::CoordinatorConnectionError);
+    assert_eq!(*err.failure, Failure::TimedOut(Step::Token));
 }
 
 #[test]
@@ -77,7 +80,8 @@ fn socket_that_closes_before_opening() {
     let actions = d.input(Input::SocketClosed { code: 1006, reason: String::new() });
     let err = assert_connect_failed(&d, &actions, ErrorCode::CoordinatorConnectionError);
     assert!(!actions.iter().any(|a| matches!(a, Action::SendFrame(_))), "nothing sent on a dead socket");
-    assert!(err.message.contains("1006"));
+    assert_eq!(*err.failure, Failure::SocketClosed { code: 1006, reason: String::new() });
+    assert_eq!(err.message(), "the coordinator closed the connection (code 1006)");
 }
 
 #[test]
@@ -145,7 +149,8 @@ fn a_long_garbage_frame_is_quoted_only_in_part() {
     // 2-byte characters, so the cut must find a character boundary.
     d.input(Input::SocketBadFrame(BadFrame::NotJson("é".repeat(500))));
     let err = d.session.last_error().expect("an error");
-    let quoted = err.message.strip_prefix("the coordinator sent an unexpected frame: ").expect("the frame quoted");
+    let message = err.message();
+    let quoted = message.strip_prefix("the coordinator sent an unexpected frame: ").expect("the frame quoted");
     assert_eq!(quoted, "é".repeat(BAD_FRAME_SHOWN / 2));
 }
 
@@ -158,7 +163,8 @@ fn socket_dropped_while_queued() {
     d.frame(ServerFrame::Queued(Queued { position: 4, estimated_wait: None, resume: None }));
     let actions = d.input(Input::SocketClosed { code: 1001, reason: "going away".into() });
     let err = assert_connect_failed(&d, &actions, ErrorCode::CoordinatorConnectionError);
-    assert!(err.message.contains("going away"));
+    assert_eq!(*err.failure, Failure::SocketClosed { code: 1001, reason: "going away".into() });
+    assert_eq!(err.message(), "the coordinator closed the connection (code 1001: going away)");
 }
 
 #[test]
@@ -195,7 +201,7 @@ fn machine_unreachable_during_signaling() {
     let actions = d.input(Input::Http { purpose: Purpose::RegisterConnection, result: failed });
     let err = assert_connect_failed(&d, &actions, ErrorCode::GpuConnectionFailed);
     let why = "the request was aborted (AbortError: aborted)";
-    assert_eq!(err.message, format!("signaling with the machine failed (the connection registration): {why}"));
+    assert_eq!(err.message(), format!("signaling with the machine failed (the connection registration): {why}"));
 }
 
 #[test]
@@ -209,15 +215,17 @@ fn no_answer_from_the_machine() {
     d.http(Purpose::GetAnswer, 202, Reply::Other);
     let actions = d.input(Input::Timer(Timer::Step));
     let err = assert_connect_failed(&d, &actions, ErrorCode::GpuConnectionFailed);
-    assert!(err.message.contains("answer"), "{}", err.message);
+    assert_eq!(*err.failure, Failure::TimedOut(Step::Answer));
 }
 
 #[test]
 fn browser_that_cannot_build_the_offer() {
     let mut d = Driver::new();
     d.reach_assigned();
-    let actions = d.input(Input::PeerFailed(PeerFailure::Offer("InvalidStateError".into())));
-    assert_connect_failed(&d, &actions, ErrorCode::GpuConnectionFailed);
+    let failure = PeerFailure::Offer("InvalidStateError".into());
+    let actions = d.input(Input::PeerFailed(failure.clone()));
+    let err = assert_connect_failed(&d, &actions, ErrorCode::GpuConnectionFailed);
+    assert_eq!(*err.failure, Failure::Peer(failure));
 }
 
 #[test]
@@ -226,7 +234,7 @@ fn offer_without_a_mid() {
     d.reach_assigned();
     let actions = d.input(Input::OfferReady { sdp: "v=0".into(), mids: vec![Some("0".into()), None] });
     let err = assert_connect_failed(&d, &actions, ErrorCode::GpuConnectionFailed);
-    assert!(err.message.contains("main_video"));
+    assert_eq!(*err.failure, Failure::Peer(PeerFailure::NoMid("main_video".into())));
 }
 
 #[test]
@@ -325,7 +333,7 @@ fn an_error_code_from_a_newer_coordinator_keeps_its_code_and_message() {
     let err = &errors(&actions)[0];
     assert_eq!(err.code, Code::Unknown("QUOTA_EXCEEDED".into()));
     assert_eq!(err.code.as_str(), "QUOTA_EXCEEDED");
-    assert_eq!(err.message, "over quota");
+    assert_eq!(*err.failure, Failure::Said("over quota".into()), "the coordinator's words, as they came");
     assert_eq!((err.component(), err.recoverable()), (Component::Coordinator, false));
     assert_eq!(d.session.status(), Status::Disconnected);
 }
@@ -340,5 +348,15 @@ fn a_frame_that_is_json_but_no_frame_says_where() {
     let frame = BadFrame::Unreadable { text: r#"{"type":"queued","position":-1}"#.into(), error };
     let actions = d.input(Input::SocketBadFrame(frame));
     let err = assert_connect_failed(&d, &actions, ErrorCode::CoordinatorConnectionError);
-    assert!(err.message.ends_with("(at `position`: invalid value: integer `-1`, expected u32)"), "{}", err.message);
+    assert!(matches!(&*err.failure, Failure::BadFrame(BadFrame::Unreadable { .. })));
+    assert!(err.message().ends_with("(at `position`: invalid value: integer `-1`, expected u32)"), "{}", err.message());
+}
+
+#[test]
+fn an_error_is_itself_and_not_an_equal_one() {
+    let err = ReactorError::new(ErrorCode::ConnectionAborted, Failure::Disconnected, NOW);
+    let again = ReactorError::new(ErrorCode::ConnectionAborted, Failure::Disconnected, NOW);
+    assert!(err.is(&err.clone()), "a clone is the same error (one JS object for the event and the rejection)");
+    assert_eq!(err, again);
+    assert!(!err.is(&again), "an equal error made again is another one");
 }

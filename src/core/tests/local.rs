@@ -67,7 +67,10 @@ fn local_runtime_unreachable() {
     let failed = HttpResult::Failed(HttpFailure::Network("TypeError: Failed to fetch".into()));
     let actions = d.input(Input::Http { purpose: Purpose::StartSession, result: failed });
     let err = assert_connect_failed(&d, &actions, ErrorCode::GpuConnectionFailed);
-    assert!(err.message.contains("127.0.0.1:8081"));
+    assert!(
+        matches!(&*err.failure, Failure::Unreachable { purpose: Purpose::StartSession, url, .. } if url.contains("127.0.0.1:8081"))
+    );
+    assert!(err.message().starts_with("could not reach the runtime at http://127.0.0.1:8081"), "{}", err.message());
     assert!(http_requests(&actions).is_empty(), "no session was started, so none is stopped");
 }
 
@@ -127,7 +130,7 @@ fn an_answer_that_does_not_read_fails_naming_what_came() {
     let error = errors(&actions).pop().expect("an error event").clone();
     assert_eq!(error.code, ErrorCode::GpuConnectionFailed);
     assert_eq!(
-        error.message,
+        error.message(),
         "unreadable answer to the connection registration (HTTP 201): \
          at `connection_id`: invalid type: boolean `true`, expected a number or a string"
     );

@@ -59,7 +59,7 @@ fn a_refused_publish_rejects_and_stops_sending() {
     assert!(actions.contains(&Action::ReplaceTrack(None)));
     let err = errors(&actions)[0].clone();
     assert_eq!(err.code, ErrorCode::PublishFailed);
-    assert_eq!(err.message, "the machine refused the video: PUBLISHER_SLOT_TAKEN someone else");
+    assert_eq!(err.message(), "the machine refused the video: PUBLISHER_SLOT_TAKEN someone else");
     assert!(actions.contains(&Action::Settle { promise, result: Err(err) }));
     assert_eq!(d.session.status(), Status::Ready, "the session carries on");
 }
@@ -72,7 +72,7 @@ fn a_refusal_without_a_message_reads_cleanly() {
     let id = publish_request(&d.drain()).unwrap();
     let refusal = ControlError { code: "NO_SLOT".into(), message: String::new() };
     let actions = d.input(response(&id, Some(refusal)));
-    assert_eq!(errors(&actions)[0].message, "the machine refused the video: NO_SLOT");
+    assert_eq!(errors(&actions)[0].message(), "the machine refused the video: NO_SLOT");
 }
 
 #[test]
@@ -104,7 +104,7 @@ fn publish_needs_a_video_track_and_ready() {
     assert!(!err.recoverable());
     let err = d.session.publish(NOW, Some("cam".into())).failed();
     assert_eq!(err.code, ErrorCode::PublishFailed);
-    assert!(err.message.contains("disconnected"));
+    assert_eq!(*err.failure, Failure::NotReady { call: "publishVideoStream", status: Status::Disconnected });
     assert!(!d.drain().iter().any(|a| matches!(a, Action::ReplaceTrack(_) | Action::Send { .. })));
 }
 
@@ -132,7 +132,8 @@ fn a_model_without_input_refuses_publish() {
     d.up();
     assert_eq!(d.session.status(), Status::Ready);
     let err = d.session.publish(NOW, Some("cam".into())).failed();
-    assert!(err.message.contains("takes no video input"), "{}", err.message);
+    assert_eq!(*err.failure, Failure::NoVideoInput { model: "echo".into() });
+    assert_eq!(err.message(), "the model echo takes no video input");
 }
 
 #[test]

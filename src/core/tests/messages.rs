@@ -23,7 +23,8 @@ fn send_before_ready_is_refused_and_reported() {
     let mut d = Driver::new();
     let err = d.session.send_message(NOW, "m".into(), 1, 0).failed();
     assert_eq!(err.code, ErrorCode::MessageSendFailed);
-    assert!(err.message.contains("disconnected"));
+    assert_eq!(*err.failure, Failure::NotReady { call: "sendMessage", status: Status::Disconnected });
+    assert_eq!(err.message(), "sendMessage() needs status ready, but it is disconnected");
     let actions = d.drain();
     assert_eq!(actions, vec![Action::Emit(Event::Error(err.clone()))]);
     assert_eq!(d.session.last_error(), Some(&err));
@@ -39,7 +40,7 @@ fn too_large_is_refused_and_the_connection_stays() {
     d.input(Input::MaxMessageSize(1000));
     let err = d.session.send_message(NOW, "big".into(), 1001, 0).failed();
     assert_eq!(err.code, ErrorCode::MessageTooLarge);
-    assert!(err.message.contains("1001") && err.message.contains("1000"));
+    assert_eq!(*err.failure, Failure::TooLarge { bytes: 1001, max: 1000 });
     let actions = d.drain();
     assert!(!actions.iter().any(|a| matches!(a, Action::Send { .. } | Action::Teardown)));
     assert_eq!(d.session.status(), Status::Ready);
@@ -63,7 +64,8 @@ fn a_message_that_is_not_json_is_reported_and_nothing_sent() {
     d.reach_ready();
     let err = d.session.invalid_message(NOW, "cyclic object value".into());
     assert_eq!(err.code, ErrorCode::InvalidMessage);
-    assert!(err.message.contains("cyclic object value"));
+    assert_eq!(*err.failure, Failure::NotJson("cyclic object value".into()));
+    assert_eq!(err.message(), "the message cannot be sent as JSON (cyclic object value); nothing was sent");
     assert_eq!(d.drain(), vec![Action::Emit(Event::Error(err.clone()))]);
     assert_eq!(d.session.status(), Status::Ready);
     assert_eq!(d.session.last_error(), Some(&err));
@@ -79,7 +81,7 @@ fn a_send_the_browser_refuses_is_reported_and_rejects() {
     let actions = d.drain();
     let err = errors(&actions)[0].clone();
     assert_eq!(err.code, ErrorCode::MessageSendFailed);
-    assert!(err.message.contains("InvalidStateError"), "{}", err.message);
+    assert_eq!(*err.failure, Failure::ChannelRefused("InvalidStateError".into()));
     assert_eq!(
         actions,
         vec![Action::Emit(Event::Error(err.clone())), Action::Settle { promise, result: Err(err.clone()) }]

@@ -6,16 +6,17 @@ use reactor_protocol::runtime::{
     TrackRef,
 };
 use reactor_protocol::ErrorCode;
+use std::rc::Rc;
 
 use super::harness::*;
 use crate::core::*;
 
-fn reconnecting(actions: &[A]) -> Vec<(u32, u32, String)> {
+fn reconnecting(actions: &[A]) -> Vec<(u32, u32, Failure)> {
     actions
         .iter()
         .filter_map(|a| match a {
             Action::Emit(Event::Reconnecting { link: LinkKind::Machine, attempt, delay_ms, reason }) => {
-                Some((*attempt, *delay_ms, reason.clone()))
+                Some((*attempt, *delay_ms, (**reason).clone()))
             }
             _ => None,
         })
@@ -79,7 +80,7 @@ fn a_failed_peer_is_re_made_on_the_same_connection() {
     let first_peer = d.session.peer();
     let actions = d.input(Input::PeerState(PeerState::Failed));
     assert_eq!(statuses(&actions), vec![Status::Connecting]);
-    assert_eq!(reconnecting(&actions), vec![(1, 0, "the peer connection failed".into())]);
+    assert_eq!(reconnecting(&actions), vec![(1, 0, Failure::PeerEnded(PeerState::Failed))]);
     assert!(actions.contains(&Action::SetTimer { timer: Timer::Reconnect, ms: 0 }));
     assert!(errors(&actions).is_empty() && !actions.contains(&Action::Teardown), "{actions:#?}");
     assert!(actions.contains(&Action::CancelTimer(Timer::Ping)));
@@ -130,8 +131,8 @@ fn disconnected_past_the_grace_is_re_made() {
     d.input(Input::PeerState(PeerState::Disconnected));
     let actions = d.input(Input::Timer(Timer::Grace));
     assert_eq!(statuses(&actions), vec![Status::Connecting]);
-    let reason = &reconnecting(&actions)[0].2;
-    assert!(reason.contains("disconnected for 2000 ms"), "{reason}");
+    assert_eq!(reconnecting(&actions)[0].2, Failure::StayedDisconnected(GRACE_MS));
+    assert_eq!(Failure::StayedDisconnected(GRACE_MS).message(), "the peer connection stayed disconnected for 2000 ms");
 }
 
 #[test]
@@ -163,7 +164,7 @@ fn attempts_follow_the_delays_then_give_up_with_gpu_connection_error() {
     attempt(&mut d);
     // The machine does not answer the first attempt in time.
     let actions = d.input(Input::Timer(Timer::Step));
-    assert_eq!(reconnecting(&actions), vec![(2, 20, "the machine did not answer the new offer in time".into())]);
+    assert_eq!(reconnecting(&actions), vec![(2, 20, Failure::TimedOut(Step::NewAnswer))]);
     assert!(actions.contains(&Action::SetTimer { timer: Timer::Reconnect, ms: 20 }));
     assert!(errors(&actions).is_empty());
     // The second answers, but its link never comes up.
@@ -174,8 +175,14 @@ fn attempts_follow_the_delays_then_give_up_with_gpu_connection_error() {
     let errs = errors(&actions);
     assert_eq!(errs.len(), 1);
     assert_eq!(errs[0].code, ErrorCode::GpuConnectionError);
-    assert!(errs[0].message.contains("2 attempt(s)"), "{}", errs[0].message);
-    assert!(errs[0].message.contains("the new connection did not come up in time"), "{}", errs[0].message);
+    let last = Some(Rc::new(Failure::TimedOut(Step::NewConnection)));
+    let dropped = Rc::new(Failure::PeerEnded(PeerState::Failed));
+    assert_eq!(*errs[0].failure, Failure::RecoveryGaveUp { dropped, attempts: 2, last });
+    assert_eq!(
+        errs[0].message(),
+        "the machine connection dropped (the peer connection failed) and 2 attempt(s) to re-make it failed \
+         (the last: the new connection did not come up in time)"
+    );
     assert!(actions.contains(&Action::Teardown));
     assert_eq!(statuses(&actions), vec![Status::Disconnected]);
     assert!(reconnecting(&actions).is_empty(), "no third attempt");
@@ -289,7 +296,7 @@ fn messages_during_recovery_are_refused_as_for_any_status_but_ready() {
     d.input(Input::PeerState(PeerState::Failed));
     let err = d.session.send_message(NOW, "{}".into(), 2, 0).failed();
     assert_eq!(err.code, ErrorCode::MessageSendFailed);
-    assert!(err.message.contains("connecting"), "{}", err.message);
+    assert_eq!(*err.failure, Failure::NotReady { call: "sendMessage", status: Status::Connecting });
 }
 
 #[test]

@@ -187,7 +187,9 @@ fn attempts_follow_the_policy_then_repeat_its_last_delay_until_the_grace_is_over
     assert_eq!(seen, vec![(1, 0), (2, 1_000), (3, 4_000), (4, 4_000), (5, 4_000), (6, 1_500)]);
     let err = assert_connect_failed(&d, &failed, ErrorCode::CoordinatorConnectionError);
     assert!(err.recoverable());
-    assert!(err.message.contains("15 s grace") && err.message.contains("6 attempts"), "{}", err.message);
+    let Failure::ResumeGaveUp { grace, attempts, .. } = *err.failure else { panic!("{:?}", err.failure) };
+    assert_eq!((grace, attempts), (15.0, 6));
+    assert!(err.message().contains("within its 15 s grace period (6 attempts; last: "), "{}", err.message());
     assert!(frames(&failed).is_empty(), "nothing sent on a dead socket");
 }
 

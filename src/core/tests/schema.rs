@@ -46,11 +46,9 @@ fn an_unfit_command_is_reported_and_changes_nothing() {
     let err =
         d.session.invalid_command(NOW, "`set_brightness`: parameter `brightness` must be at most 1, got 2".into());
     assert_eq!(err.code, ErrorCode::InvalidCommand);
-    assert!(
-        err.message.contains("parameter `brightness`") && err.message.ends_with("nothing was sent"),
-        "{}",
-        err.message
-    );
+    let why = "`set_brightness`: parameter `brightness` must be at most 1, got 2";
+    assert_eq!(*err.failure, Failure::NotInSchema(why.into()));
+    assert_eq!(err.message(), format!("{why}; nothing was sent"));
     assert_eq!(d.drain(), vec![Action::Emit(Event::Error(err.clone()))]);
     assert_eq!(d.session.last_error(), Some(&err));
     assert_eq!(d.session.status(), Status::Ready, "the session carries on");
