@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { startProxy } from "./inject.mjs";
+import { assertNothingLeft, leaks } from "./instrument.mjs";
 import { coordinatorArgs, faultSuite, startServer, waitFor } from "./stack.mjs";
 
 const suite = faultSuite();
@@ -39,7 +40,7 @@ async function lineOfThree(coord, proxy) {
 /** Every Reactor disconnected; nothing left on the page or the coordinator. */
 async function leaveClean(names, coordinator) {
   await suite.page.evaluate((ns) => Promise.all(ns.map((n) => window[n].disconnect())), names);
-  assert.deepEqual(await suite.page.evaluate(() => live()), { sockets: 0, peers: 0 }, "no socket or peer left on the page");
+  await assertNothingLeft(suite.page);
   if (coordinator && !coordinator.exited) {
     await waitFor(
       async () => {
@@ -99,6 +100,10 @@ test(
   withLogs("cut-waiting", async (servers) => {
     await behindProxy(servers, [], async (coord, proxy) => {
       await lineOfThree(coord, proxy);
+      // The instrument sees what three live Reactors hold (so its zero at the end means something).
+      const held = await leaks(suite.page);
+      assert.deepEqual([held.socketsOpen, held.peersOpen], [3, 1], JSON.stringify(held));
+      assert.ok(held.listeners > 0 && held.sdkTimers > 0, JSON.stringify(held));
 
       const cutAt = Date.now();
       proxy.cut();

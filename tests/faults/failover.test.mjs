@@ -5,6 +5,7 @@
 // flows on, and the session's signaling proxy is served by the survivor.
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { assertNothingLeft } from "./instrument.mjs";
 import { coordinatorArgs, faultSuite, startRedis, startServer, waitFor } from "./stack.mjs";
 
 const suite = faultSuite();
@@ -52,7 +53,7 @@ test(
       await until(() => zRec.waiting.at(-1)?.position === 1);
       console.log(`measured: failover while waiting → reconnected on the other process in ${recovered} ms`);
       await suite.page.evaluate(() => Promise.all([y.disconnect(), z.disconnect()]));
-      assert.deepEqual(await suite.page.evaluate(() => live()), { sockets: 0, peers: 0 });
+      await assertNothingLeft(suite.page);
       await waitFor(async () => (await b.stats()).sockets_open === 0, { what: "b to hold no socket" });
     } finally {
       await Promise.all([a.stop(), b.stop()]);
@@ -113,7 +114,7 @@ test(
         `measured: failover while ready → reconnected on the other process in ${recovered} ms; video frames ${during}/${afterwards}/${leased} in 1 s during/after/after the lease passed`,
       );
       await suite.page.evaluate(() => y.disconnect());
-      assert.deepEqual(await suite.page.evaluate(() => live()), { sockets: 0, peers: 0 });
+      await assertNothingLeft(suite.page);
       await waitFor(
         async () => {
           const s = await b.stats();

@@ -1,62 +1,13 @@
-// What the machine-link fault tests share: a page instrumented to count what
-// the SDK leaves behind (open RTCPeerConnections, listeners on peers and
-// channels, pending SDK timers), a Reactor whose every event is recorded
-// with its time, and the measurements the README's "When the network
-// fails" table is made of.
+// What the machine-link fault tests share: a Reactor whose every event is
+// recorded with its time, on a page instrumented to count what the SDK
+// leaves behind (instrument.mjs), and the measurements the README's "When
+// the network fails" table is made of.
 import assert from "node:assert/strict";
 import { waitFor } from "../e2e/harness.mjs";
 import { installRecorder } from "../e2e/page.mjs";
+import { assertNothingLeft } from "./instrument.mjs";
 
-/** Page init script: counts what could leak. */
-export const INSTRUMENT = `(() => {
-  const Native = window.RTCPeerConnection;
-  const peers = [];
-  window.RTCPeerConnection = class extends Native {
-    constructor(...args) {
-      super(...args);
-      peers.push(this);
-      // A property handler, not a listener: not counted below, and the SDK's own are listeners.
-      const n = peers.length;
-      this.onconnectionstatechange = () => window.__peerStates.push({ at: Date.now(), name: "peer", e: "#" + n + " " + this.connectionState });
-    }
-  };
-  window.__peerStates = [];
-  window.__leaks = () => {
-    const open = peers.filter((pc) => pc.signalingState !== "closed");
-    return { peersMade: peers.length, peersOpen: open.length, listeners: held, sdkTimers: timers.size };
-  };
-  window.__newestPeer = () => peers.filter((pc) => pc.signalingState !== "closed").at(-1);
-  // Listeners on peers and channels: the SDK's only ones there.
-  let held = 0;
-  const registry = new WeakMap();
-  const watched = (t) => t instanceof Native || t instanceof RTCDataChannel;
-  const add = EventTarget.prototype.addEventListener;
-  const remove = EventTarget.prototype.removeEventListener;
-  EventTarget.prototype.addEventListener = function (type, fn, options) {
-    if (watched(this) && fn) {
-      const byType = registry.get(this) ?? new Map();
-      registry.set(this, byType);
-      const fns = byType.get(type) ?? new Set();
-      byType.set(type, fns);
-      if (!fns.has(fn)) { fns.add(fn); held++; }
-    }
-    return add.call(this, type, fn, options);
-  };
-  EventTarget.prototype.removeEventListener = function (type, fn, options) {
-    if (registry.get(this)?.get(type)?.delete(fn)) held--;
-    return remove.call(this, type, fn, options);
-  };
-  // Timers the SDK set (told apart by the caller's stack) and has not cleared.
-  const timers = new Set();
-  const set = window.setTimeout, clear = window.clearTimeout;
-  window.setTimeout = function (fn, ms, ...rest) {
-    const sdk = /reactor_sdk/.test(new Error().stack);
-    const id = set.call(window, (...a) => { timers.delete(id); return typeof fn === "function" ? fn(...a) : undefined; }, ms, ...rest);
-    if (sdk) timers.add(id);
-    return id;
-  };
-  window.clearTimeout = function (id) { timers.delete(id); return clear.call(window, id); };
-})();`;
+export { INSTRUMENT, leaks } from "./instrument.mjs";
 
 /**
  * Loads the SDK, makes `r` with `options`, connects it and publishes the
@@ -85,7 +36,6 @@ export async function connectRecorded(page, options) {
 export const connectEcho = (page, coordinatorUrl, options = {}) =>
   connectRecorded(page, { modelName: "echo", insecureApiKey: "dev-key", coordinatorUrl, ...options });
 
-export const leaks = (page) => page.evaluate(() => window.__leaks());
 /** The SDK's events, and the peer connections' states, in time order. */
 export const timeline = (page) =>
   page.evaluate(() => [...rRec.timeline, ...window.__peerStates].sort((a, b) => a.at - b.at));
@@ -146,12 +96,7 @@ export async function coordinatorStats(baseUrl) {
 /** Ends the session and checks that nothing of it is left, in the page or the coordinator. */
 export async function disconnectClean(page, baseUrl) {
   await page.evaluate(() => r.disconnect());
-  await page.waitForFunction(() => {
-    const l = window.__leaks();
-    return l.peersOpen === 0 && l.listeners === 0 && l.sdkTimers === 0;
-  }, null, { timeout: 10_000 }).catch(async (e) => {
-    throw new Error(`left behind after disconnect: ${JSON.stringify(await leaks(page))}`, { cause: e });
-  });
+  await assertNothingLeft(page);
   await waitFor(async () => (await coordinatorStats(baseUrl)).sessions === 0, {
     timeoutMs: 10_000,
     what: "the coordinator to hold no session",

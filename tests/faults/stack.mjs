@@ -1,7 +1,8 @@
 // What the coordinator fault tests stand on: coordinators as child processes
 // (so a test can kill -9 one and start it again on the same port), a
 // simulated machine in a process of its own (so it outlives them), a real
-// redis-server, and a page that counts its own sockets and peer connections.
+// redis-server, and a page instrumented to count what the SDK leaves behind
+// (instrument.mjs).
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -11,6 +12,7 @@ import { join } from "node:path";
 import { after, before } from "node:test";
 import { API_KEY, freePort, launchBrowser, startServer as startE2eServer, waitFor } from "../e2e/harness.mjs";
 import { installRecorder } from "../e2e/page.mjs";
+import { INSTRUMENT } from "./instrument.mjs";
 
 export { freePort, waitFor };
 
@@ -94,36 +96,6 @@ export async function startRedis() {
   };
 }
 
-/** Page-side, before any script: counts WebSockets and peer connections not closed, and records frames. */
-const countResources = () => {
-  window.__sockets = [];
-  window.__peers = [];
-  window.__frames = [];
-  const NativeWebSocket = window.WebSocket;
-  window.WebSocket = class extends NativeWebSocket {
-    constructor(...args) {
-      super(...args);
-      window.__sockets.push(this);
-      this.addEventListener("message", (e) => window.__frames.push({ url: this.url, in: JSON.parse(e.data) }));
-    }
-    send(data) {
-      window.__frames.push({ url: this.url, out: JSON.parse(data) });
-      super.send(data);
-    }
-  };
-  const NativePeer = window.RTCPeerConnection;
-  window.RTCPeerConnection = class extends NativePeer {
-    constructor(...args) {
-      super(...args);
-      window.__peers.push(this);
-    }
-  };
-  window.live = () => ({
-    sockets: window.__sockets.filter((s) => s.readyState <= 1).length,
-    peers: window.__peers.filter((p) => p.connectionState !== "closed").length,
-  });
-};
-
 /** Page-side: records reconnect events and timestamps every event of `make`'s Reactors. */
 const recordReconnects = () => {
   const make = window.make;
@@ -145,14 +117,14 @@ const recordReconnects = () => {
   };
 };
 
-/** A browser with one page at `pageUrl`, the SDK loaded and resources counted. */
+/** A browser with one page at `pageUrl`, the SDK loaded and what it holds counted. */
 export async function openPage(pageUrl) {
   const browser = await launchBrowser();
   const page = browser.context.pages()[0] ?? (await browser.context.newPage());
   const consoleLog = [];
   page.on("console", (m) => consoleLog.push(`[${m.type()}] ${m.text()}`));
   page.on("pageerror", (e) => consoleLog.push(`[pageerror] ${e.message}`));
-  await page.addInitScript(countResources);
+  await page.addInitScript(INSTRUMENT);
   await page.goto(`${pageUrl}/`, { waitUntil: "load" });
   await page.evaluate(installRecorder);
   await page.evaluate(recordReconnects);
