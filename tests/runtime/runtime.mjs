@@ -6,7 +6,8 @@
 // Environment:
 //   REACTOR_RUNTIME_PYTHON  the venv's python (default: what the install script prints)
 import { execFileSync, spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort, repoRoot, waitFor } from "../e2e/harness.mjs";
 
@@ -38,14 +39,21 @@ export function runtimeCommand(port) {
 export async function startRuntime(model, { port, waitHealthy = true, timeoutMs = 30_000 } = {}) {
   port ??= await freePort();
   const log = [];
+  // Its own temporary folder (it makes a recordings folder there), gone when it exits, killed or not.
+  const tmp = mkdtempSync(join(tmpdir(), "reactor-test-runtime-"));
   const child = spawn(runtimePython(), runtimeCommand(port), {
     cwd: join(repoRoot, "tests", "runtime-models", model),
     stdio: ["ignore", "pipe", "pipe"],
     // GST_TEST_ENV: offer 127.0.0.1 candidates (the namespace has only lo).
-    env: { ...process.env, GST_TEST_ENV: "true", PYTHONUNBUFFERED: "1" },
+    env: { ...process.env, GST_TEST_ENV: "true", PYTHONUNBUFFERED: "1", TMPDIR: tmp },
   });
   let exited = null;
-  const exit = new Promise((res) => child.on("exit", (code, signal) => res((exited = { code, signal }))));
+  const exit = new Promise((res) =>
+    child.on("exit", (code, signal) => {
+      rmSync(tmp, { recursive: true, force: true });
+      res((exited = { code, signal }));
+    }),
+  );
   for (const stream of [child.stdout, child.stderr]) {
     stream.setEncoding("utf8");
     stream.on("data", (chunk) => {
