@@ -126,6 +126,9 @@ async function during(ms, start) {
 
 for (const { name, ms, start, remade = false } of [
   { name: "machine frozen for 3 s (SIGSTOP, SIGCONT)", ms: 3_000, start: () => freeze(machineHost.process.pid) },
+  // Longer than two of the coordinator's 2 s health checks: a machine that
+  // holds a session and is only silent keeps it (server/src/coordinator/health.rs).
+  { name: "machine frozen for 8 s", ms: 8_000, start: () => freeze(machineHost.process.pid) },
   { name: "all UDP dropped for 3 s", ms: 3_000, start: () => dropUdp(100) },
   // Chromium says `disconnected` 5–6 s after the last packet and the SDK
   // waits out a 2 s grace: 12 s is past both with room to spare (8 s raced

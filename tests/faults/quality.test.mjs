@@ -52,8 +52,9 @@ const summary = (stats) => stats.map((s) => `${s.fps}fps ${s.receivedKbps}kbps r
 // queue (the rtt jumps), then drops what does not fit, and the picture stalls
 // within seconds. The limit holds all of loopback, the coordinator's health
 // checks too (tbf is the only qdisc this kernel has, so TCP cannot be spared):
-// they run every 10 s here, so that two missed ones take longer than the
-// test, and the limit is lifted as soon as the verdict degrades.
+// they run every 10 s here, so that the six silent ones after which they end
+// a held machine's session take far longer than the test, and the limit is
+// lifted as soon as the verdict degrades.
 test("a link narrower than the video degrades the verdict (limited by bandwidth), and lifting it brings good back", { timeout: 120_000 }, async () => {
   await withStack("quality-bandwidth", async ({ page, baseUrl }) => {
     await connectGenerator(page, baseUrl);

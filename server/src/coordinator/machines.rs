@@ -16,11 +16,9 @@ use reactor_protocol::coordinator::IceServer;
 use reactor_protocol::runtime::{paths, states, Health, IceServersResponse, SessionDescriptor, LOCAL_SESSION_ID};
 use tokio::sync::{mpsc, oneshot};
 
+use super::health::{Failures, Miss};
 use super::queue::{ClientId, MachineId, MachineState};
 use super::{MachineOp, Schema, Shared};
-
-/// Consecutive failed health checks before a machine is declared dead.
-pub(super) const FAILED_CHECKS: u32 = 2;
 
 pub(crate) async fn run(
     shared: Arc<Shared>,
@@ -36,8 +34,8 @@ pub(crate) async fn run(
     // reset, or not yet; the coordinator takes clients once every machine
     // has had it.
     match check(&shared, &url, check_timeout).await {
-        Some(session) => reconcile(&shared, id, &url, MachineState::Resetting, session).await,
-        None => {
+        Ok(session) => reconcile(&shared, id, &url, MachineState::Resetting, session).await,
+        Err(_) => {
             tracing::warn!(machine = id, url, "machine not healthy at start");
             shared.with_scheduler(|s, ev| s.machine_down(id, ev));
         }
@@ -45,7 +43,7 @@ pub(crate) async fn run(
     let _ = checked.send(());
     let mut health = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
     health.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut failures = 0u32;
+    let mut failures = Failures::default();
     loop {
         tokio::select! {
             op = ops.recv() => match op {
@@ -60,14 +58,14 @@ pub(crate) async fn run(
                 match seen {
                     // Assigned or freed meanwhile, or a start or reset queued
                     // for this task (not run yet): the answer may predate it.
-                    Some(_) if state != before || !ops.is_empty() => failures = 0,
-                    Some(session) => {
-                        failures = 0;
+                    Ok(_) if state != before || !ops.is_empty() => failures.cleared(),
+                    Ok(session) => {
+                        failures.cleared();
                         reconcile(&shared, id, &url, state, session).await;
                     }
-                    None => {
-                        failures += 1;
-                        if failures == FAILED_CHECKS && state != MachineState::Down {
+                    Err(miss) => {
+                        let held = matches!(state, MachineState::Held(_));
+                        if failures.failed(miss, held) && state != MachineState::Down {
                             tracing::warn!(machine = id, url, "machine failed its health checks");
                             shared.with_scheduler(|s, ev| s.machine_down(id, ev));
                         }
@@ -139,16 +137,20 @@ async fn reconcile(shared: &Shared, id: MachineId, url: &str, state: MachineStat
 }
 
 /// `Some` with what a machine says of its session when it is healthy.
-pub(super) async fn check(shared: &Shared, url: &str, timeout: Duration) -> Option<SessionSeen> {
+pub(super) async fn check(shared: &Shared, url: &str, timeout: Duration) -> Result<SessionSeen, Miss> {
     let request = shared.http.get(format!("{url}{}", paths::HEALTH)).timeout(timeout).send();
-    let response = request.await.ok().filter(|r| r.status().is_success())?;
+    let response = match request.await {
+        Ok(response) if response.status().is_success() => response,
+        Err(error) if error.is_timeout() => return Err(Miss::Silent),
+        _ => return Err(Miss::Refused),
+    };
     // A machine that answers but says nothing readable of its state is
     // taken to be idle, as before there was a reconcile.
     let state = match response.json::<Health>().await {
         Ok(health) => session_seen(&health.state),
         Err(_) => SessionSeen::Idle,
     };
-    Some(state)
+    Ok(state)
 }
 
 async fn start(shared: &Shared, id: MachineId, url: &str, client: ClientId) {

@@ -3,6 +3,7 @@
 //! client WebSockets and the signaling proxy.
 
 mod cluster;
+mod health;
 mod machines;
 mod proxy;
 pub mod queue;

@@ -168,6 +168,8 @@ pub struct FakeRuntime {
     pub addr: SocketAddr,
     pub calls: mpsc::UnboundedReceiver<Call>,
     pub healthy: Arc<AtomicBool>,
+    /// While set, `/health` never answers: a frozen or starved machine.
+    pub silent: Arc<AtomicBool>,
     /// Whether a session runs (what `/health` says); tests may set it to
     /// play a session started behind the coordinator's back, or lost.
     pub running: Arc<AtomicBool>,
@@ -177,6 +179,7 @@ impl FakeRuntime {
     pub async fn start(model: &str) -> FakeRuntime {
         let (tx, calls) = mpsc::unbounded_channel();
         let healthy = Arc::new(AtomicBool::new(true));
+        let silent = Arc::new(AtomicBool::new(false));
         let model = model.to_string();
         let capabilities = Capabilities {
             protocol_version: "0.0.0".into(),
@@ -201,7 +204,7 @@ impl FakeRuntime {
             capabilities,
         };
         let (t1, t2, t3, t4, t5) = (tx.clone(), tx.clone(), tx.clone(), tx.clone(), tx.clone());
-        let h = healthy.clone();
+        let (h, quiet) = (healthy.clone(), silent.clone());
         // Health tells whether a session runs, as the runtime's does.
         let running = Arc::new(AtomicBool::new(false));
         let (r1, r2, r3) = (running.clone(), running.clone(), running.clone());
@@ -228,9 +231,13 @@ impl FakeRuntime {
                 "/health",
                 get(move || {
                     let ok = h.load(Ordering::SeqCst);
+                    let silent = quiet.load(Ordering::SeqCst);
                     let state = if r3.load(Ordering::SeqCst) { states::WAITING } else { states::READY };
                     let model = health_model.clone();
                     async move {
+                        if silent {
+                            std::future::pending::<()>().await;
+                        }
                         if ok {
                             Json(Health { status: "healthy".into(), model, state: state.into() }).into_response()
                         } else {
@@ -262,7 +269,7 @@ impl FakeRuntime {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        FakeRuntime { url: format!("http://{addr}"), addr, calls, healthy, running }
+        FakeRuntime { url: format!("http://{addr}"), addr, calls, healthy, silent, running }
     }
 
     pub async fn next_call(&mut self) -> Call {

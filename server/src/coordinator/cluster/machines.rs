@@ -11,7 +11,8 @@ use reactor_protocol::coordinator::{Assigned, ModelInfo, ServerFrame};
 use reactor_protocol::ErrorCode;
 use tokio::sync::{mpsc, oneshot};
 
-use super::super::machines::{check, decide, start_session, stop_session, Fix, SessionSeen, FAILED_CHECKS};
+use super::super::health::Failures;
+use super::super::machines::{check, decide, start_session, stop_session, Fix, SessionSeen};
 use super::super::queue::{ClientId, MachineState};
 use super::super::{error_body, tokens, MachineOp, Schema, Shared};
 use super::store::{Lease, StoreResult};
@@ -31,7 +32,7 @@ pub(super) async fn run(
     let mut health = tokio::time::interval(period);
     health.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut holding = false;
-    let mut failures = 0u32;
+    let mut failures = Failures::default();
     let mut checked = Some(checked);
     loop {
         tokio::select! {
@@ -45,7 +46,7 @@ pub(super) async fn run(
                 holding = match cluster.store.lease(&url, ttl).await {
                     Ok(Lease::Taken) => {
                         tracing::info!(url, "took the machine's lease");
-                        failures = 0;
+                        failures.cleared();
                         true
                     }
                     Ok(Lease::Renewed) => true,
@@ -76,7 +77,7 @@ async fn health_check(
     shared: &Shared,
     url: &str,
     timeout: Duration,
-    failures: &mut u32,
+    failures: &mut Failures,
     ops: &mpsc::UnboundedReceiver<MachineOp>,
 ) {
     let store = &shared.cluster().store;
@@ -86,14 +87,14 @@ async fn health_check(
     match seen {
         // Assigned or freed meanwhile, or a start or reset queued for this
         // task (not run yet): the answer may predate it.
-        Some(_) if state != before || !ops.is_empty() => *failures = 0,
-        Some(session) => {
-            *failures = 0;
+        Ok(_) if state != before || !ops.is_empty() => failures.cleared(),
+        Ok(session) => {
+            failures.cleared();
             reconcile(shared, url, state, session).await;
         }
-        None => {
-            *failures += 1;
-            if *failures == FAILED_CHECKS && state != MachineState::Down {
+        Err(miss) => {
+            let held = matches!(state, MachineState::Held(_));
+            if failures.failed(miss, held) && state != MachineState::Down {
                 tracing::warn!(url, "machine failed its health checks");
                 logged(url, down(shared.cluster(), url).await);
             }
