@@ -216,12 +216,7 @@ async fn session_end_stops_the_machine_and_hands_it_to_the_next() {
 
 #[tokio::test]
 async fn a_machine_dying_mid_session_ends_it_with_a_gpu_error() {
-    let mut double = FakeRuntime::start("echo").await;
-    let server = start(config_with(&[("echo", &double)])).await;
-    let token = token(&server).await;
-    let mut client = Client::hello(&server, &token, "echo", true).await;
-    client.expect_assigned().await;
-    double.expect(&Call::Start).await;
+    let (mut double, server, token, mut client) = one_session().await;
     let mut waiting = Client::hello(&server, &token, "echo", true).await;
     waiting.expect_queued(1).await;
 
@@ -241,12 +236,7 @@ async fn a_machine_dying_mid_session_ends_it_with_a_gpu_error() {
 
 #[tokio::test]
 async fn a_held_machine_that_only_stays_silent_keeps_its_session_for_six_checks() {
-    let mut double = FakeRuntime::start("echo").await;
-    let server = start(config_with(&[("echo", &double)])).await;
-    let token = token(&server).await;
-    let mut client = Client::hello(&server, &token, "echo", true).await;
-    client.expect_assigned().await;
-    double.expect(&Call::Start).await;
+    let (double, server, _, mut client) = one_session().await;
 
     // Checks every 200 ms, each waiting 1 s: three silent ones, where a
     // refusing machine would be out after two. The session holds.

@@ -47,12 +47,7 @@ async fn a_session_opened_behind_the_coordinators_back_is_not_cut() {
 
 #[tokio::test]
 async fn a_held_machine_that_lost_its_session_ends_it_and_serves_the_next() {
-    let mut double = FakeRuntime::start("echo").await;
-    let server = start(config_with(&[("echo", &double)])).await;
-    let token = token(&server).await;
-    let mut client = Client::hello(&server, &token, "echo", true).await;
-    client.expect_assigned().await;
-    assert_eq!(double.next_call().await, Call::Start);
+    let (mut double, server, token, mut client) = one_session().await;
     let mut next = Client::hello(&server, &token, "echo", true).await;
     next.expect_queued(1).await;
     // The runtime restarted under the client: healthy, but no session.

@@ -287,6 +287,18 @@ impl FakeRuntime {
 }
 
 /// Test config with one machine per (model, url) double and no simulated ones.
+/// A coordinator in front of one fake `echo` runtime, and a client whose
+/// session has started on it: (the runtime, the server, the token, the client).
+pub async fn one_session() -> (FakeRuntime, ServerHandle, String, Client) {
+    let mut double = FakeRuntime::start("echo").await;
+    let server = start(config_with(&[("echo", &double)])).await;
+    let token = token(&server).await;
+    let mut client = Client::hello(&server, &token, "echo", true).await;
+    client.expect_assigned().await;
+    double.expect(&Call::Start).await;
+    (double, server, token, client)
+}
+
 pub fn config_with(doubles: &[(&str, &FakeRuntime)]) -> Config {
     Config {
         machines: vec![],
