@@ -132,6 +132,39 @@ test(
 );
 
 test(
+  "WebSocket cut as assigned arrives, before ready: resumed in the background, the session comes up",
+  { timeout: 90_000 },
+  withLogs("cut-connecting", async (servers) => {
+    await behindProxy(servers, [], async (coord, proxy) => {
+      const cut = proxy.cutAfter('"type":"assigned"');
+      await join("b", proxy.url);
+      const cutAt = await cut;
+      await ready("b");
+      await until(() => bRec.reconnected.length === 1, undefined, 5_000);
+      const b = await rec("b");
+      const readyAt = b.log.find((l) => l.status === "ready").at;
+      assert.ok(cutAt <= readyAt, `cut ${readyAt - cutAt} ms before ready`);
+      assert.deepEqual(b.statuses, ["connecting", "waiting", "ready"]);
+      assert.deepEqual(b.errors, []);
+      assert.equal(b.reconnected[0].link, "coordinator");
+      const sent = await suite.page.evaluate(
+        (ws) => __frames.filter((f) => f.out && f.url.startsWith(ws)).map((f) => f.out.type),
+        proxy.url.replace("http", "ws"),
+      );
+      assert.deepEqual(sent.filter((t) => t === "hello" || t === "resume"), ["hello", "resume"], "one hello, then resume on the new socket");
+      const stats = await coord.stats();
+      assert.equal(stats.sessions, 1, "one session");
+      await publishCamera("b");
+      assert.ok((await frames("b", 1_000)) >= 10, "video flows");
+      console.log(
+        `measured: cut as assigned arrived → reconnected ${b.reconnected[0].at - cutAt} ms after, ready ${readyAt - cutAt} ms after`,
+      );
+      await leaveClean(["b"], coord);
+    });
+  }),
+);
+
+test(
   "WebSocket cut while ready: same session, video and messages flow during the cut",
   { timeout: 90_000 },
   withLogs("cut-ready", async (servers) => {

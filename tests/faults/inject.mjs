@@ -69,11 +69,14 @@ export function freeze(pid) {
  * A TCP proxy on 127.0.0.1 to `targetPort`, for cutting a client's
  * connections (the coordinator WebSocket) without touching either end.
  * `cut()` resets every open connection; `refuse(true)` makes new ones fail
- * at once until `refuse(false)`.
+ * at once until `refuse(false)`; `cutAfter(text)` ends the one connection
+ * that next carries `text` to the client, right after it.
  */
 export async function startProxy(targetPort) {
   const open = new Set();
   let refusing = false;
+  /** `{ text, resolve }` while `cutAfter` waits. */
+  let trigger = null;
   const server = net.createServer((client) => {
     if (refusing) return client.resetAndDestroy();
     const upstream = net.connect(targetPort, "127.0.0.1");
@@ -87,7 +90,19 @@ export async function startProxy(targetPort) {
     client.on("error", end).on("close", end);
     upstream.on("error", end).on("close", end);
     client.pipe(upstream);
-    upstream.pipe(client);
+    upstream.on("data", (chunk) => {
+      client.write(chunk);
+      if (!trigger || !chunk.includes(trigger.text)) return;
+      const { resolve } = trigger;
+      trigger = null;
+      // As a link that dies: the client reads what came, then its socket
+      // ends with no WebSocket close frame; the coordinator's side is dropped.
+      open.delete(pair);
+      upstream.removeAllListeners("close").removeAllListeners("error").on("error", () => {});
+      upstream.destroy();
+      client.end();
+      resolve(Date.now());
+    });
   });
   await new Promise((resolve, reject) => server.once("error", reject).listen(0, "127.0.0.1", resolve));
   return {
@@ -105,6 +120,10 @@ export async function startProxy(targetPort) {
     },
     refuse(on) {
       refusing = on;
+    },
+    /** Resolves with the time (Date.now) the connection carrying `text` was ended. */
+    cutAfter(text) {
+      return new Promise((resolve) => (trigger = { text, resolve }));
     },
     async close() {
       this.cut();
