@@ -6,6 +6,7 @@ use reactor_protocol::runtime::{
 };
 
 use super::io::{Body, HttpRequest, Method, PeerFailure, PeerPlan, Purpose};
+use super::session::{ANSWER_POLL_FIRST_MS, ANSWER_POLL_MS};
 
 /// Signaling state of one machine connection.
 #[derive(Debug)]
@@ -27,6 +28,8 @@ pub(crate) struct Link {
     /// The answer of the connection this link replaces.
     replaced: Option<String>,
     offer_posted: bool,
+    /// Answer requests that came back without the answer.
+    polls: u32,
     pub answer_set: bool,
     candidates: Vec<IceCandidate>,
     gathering_done: bool,
@@ -50,6 +53,7 @@ impl Link {
             answer: None,
             replaced: None,
             offer_posted: false,
+            polls: 0,
             answer_set: false,
             candidates: Vec::new(),
             gathering_done: false,
@@ -116,6 +120,13 @@ impl Link {
 
     pub fn register(&self) -> HttpRequest {
         self.request(Purpose::RegisterConnection, Method::Post, paths::CONNECTIONS, Body::Empty)
+    }
+
+    /// The wait before asking for the answer again (see [`ANSWER_POLL_FIRST_MS`]).
+    pub fn next_poll_ms(&mut self) -> u32 {
+        let ms = ANSWER_POLL_FIRST_MS.saturating_mul(1 << self.polls.min(8)).min(ANSWER_POLL_MS);
+        self.polls += 1;
+        ms
     }
 
     pub fn get_answer(&self) -> HttpRequest {

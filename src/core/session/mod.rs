@@ -38,6 +38,10 @@ pub const HELLO_TIMEOUT_MS: u32 = 10_000;
 pub const SIGNALING_TIMEOUT_MS: u32 = 20_000;
 /// From the answer to `ready`.
 pub const CONNECT_TIMEOUT_MS: u32 = 20_000;
+/// Asking a machine for its answer again: after this first, then twice as
+/// long each time up to [`ANSWER_POLL_MS`]. A machine often has the answer
+/// within tens of ms of the offer, and each wait is time to `ready`.
+pub const ANSWER_POLL_FIRST_MS: u32 = 10;
 pub const ANSWER_POLL_MS: u32 = 100;
 /// Until the browser says otherwise; the smallest size every browser takes.
 pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 65_536;

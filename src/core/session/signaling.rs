@@ -5,7 +5,7 @@ use reactor_protocol::coordinator::{Assigned, ClientFrame, ErrorBody, Queued, Se
 use reactor_protocol::runtime::{paths, LOCAL_SESSION_ID};
 use reactor_protocol::ErrorCode;
 
-use super::{Phase, Session, ANSWER_POLL_MS, CONNECT_TIMEOUT_MS, HELLO_TIMEOUT_MS, SOCKET_TIMEOUT_MS};
+use super::{Phase, Session, CONNECT_TIMEOUT_MS, HELLO_TIMEOUT_MS, SOCKET_TIMEOUT_MS};
 use crate::core::io::{Action, Event, HttpResult, Purpose, Reply, Timer};
 use crate::core::{Failure, ReactorError, Status, WaitingInfo};
 
@@ -69,14 +69,20 @@ impl<V> Session<V> {
             (Purpose::GetAnswer, Reply::Answer(answer)) => {
                 if let Phase::Machine(link) = &mut self.phase {
                     let Some(sdp) = link.accept_answer(answer.sdp_answer) else {
-                        return self.set_timer(Timer::AnswerPoll, ANSWER_POLL_MS);
+                        let ms = link.next_poll_ms();
+                        return self.set_timer(Timer::AnswerPoll, ms);
                     };
                     self.actions.push_back(Action::SetRemoteAnswer(sdp));
                     let ms = if self.recovering() { super::ATTEMPT_CONNECT_MS } else { CONNECT_TIMEOUT_MS };
                     self.set_timer(Timer::Step, ms);
                 }
             }
-            (Purpose::GetAnswer, _) => self.set_timer(Timer::AnswerPoll, ANSWER_POLL_MS),
+            (Purpose::GetAnswer, _) => {
+                if let Phase::Machine(link) = &mut self.phase {
+                    let ms = link.next_poll_ms();
+                    self.set_timer(Timer::AnswerPoll, ms);
+                }
+            }
             (Purpose::StopSession | Purpose::PostCandidates, _) => {}
             (purpose, _) => {
                 let failure = Failure::Unexpected { purpose, status };

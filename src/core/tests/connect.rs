@@ -115,10 +115,17 @@ fn the_answer_is_polled_until_it_is_ready() {
     let actions = d.http(Purpose::PostOffer, 202, Reply::Connection(conn()));
     assert_eq!(http_requests(&actions)[0].purpose, Purpose::GetAnswer);
     assert_eq!(http_requests(&actions)[0].method, Method::Get);
-    let pending = d.http(Purpose::GetAnswer, 202, Reply::Other);
-    assert_eq!(pending, vec![Action::SetTimer { timer: Timer::AnswerPoll, ms: ANSWER_POLL_MS }]);
-    let again = d.input(Input::Timer(Timer::AnswerPoll));
-    assert_eq!(http_requests(&again)[0].purpose, Purpose::GetAnswer);
+    // Soon at first, then less often: 10, 20, 40, 80, then every 100 ms.
+    let mut waits = Vec::new();
+    for _ in 0..6 {
+        match d.http(Purpose::GetAnswer, 202, Reply::Other).as_slice() {
+            [Action::SetTimer { timer: Timer::AnswerPoll, ms }] => waits.push(*ms),
+            other => panic!("{other:?}"),
+        }
+        let again = d.input(Input::Timer(Timer::AnswerPoll));
+        assert_eq!(http_requests(&again)[0].purpose, Purpose::GetAnswer);
+    }
+    assert_eq!(waits, [ANSWER_POLL_FIRST_MS, 20, 40, 80, ANSWER_POLL_MS, ANSWER_POLL_MS]);
     let done = d.http(Purpose::GetAnswer, 200, Reply::Answer(answer()));
     assert!(done.contains(&Action::SetRemoteAnswer("v=0 answer".into())));
 }

@@ -421,7 +421,7 @@ fn the_replaced_connection_s_answer_is_not_taken_for_the_new_one() {
     d.http(Purpose::PostOffer, 202, Reply::Connection(conn()));
     // The runtime still serves the old answer while it builds the new transport.
     let actions = d.http(Purpose::GetAnswer, 200, Reply::Answer(answer()));
-    assert_eq!(actions, vec![Action::SetTimer { timer: Timer::AnswerPoll, ms: ANSWER_POLL_MS }]);
+    assert_eq!(actions, vec![Action::SetTimer { timer: Timer::AnswerPoll, ms: ANSWER_POLL_FIRST_MS }]);
     let actions = d.http(Purpose::GetAnswer, 200, Reply::Answer(fresh_answer()));
     assert!(actions.contains(&Action::SetRemoteAnswer("v=0 new transport".into())));
 }
