@@ -260,10 +260,17 @@ impl Peer {
                         Receive { proto: Protocol::Udp, source, destination: self.local, contents },
                     )
                 }
-                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                // Interrupted: a socket with a read timeout returns EINTR when
+                // the process is stopped and continued (SIGSTOP, SIGCONT; see
+                // signal(7)), with no handler involved. A machine that was
+                // frozen for a moment carries on, as the runtime does.
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted) => {
                     Input::Timeout(Instant::now())
                 }
-                Err(_) => return "socket error",
+                Err(error) => {
+                    tracing::warn!(%error, "socket error");
+                    return "socket error";
+                }
             };
             if let Err(error) = self.rtc.handle_input(input) {
                 tracing::debug!(%error, "input refused");
