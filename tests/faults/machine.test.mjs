@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { artifactsDir, launchBrowser, startServer, waitFor } from "../e2e/harness.mjs";
 import { dropUdp, freeze } from "./inject.mjs";
+import { assertNothingLeft } from "./instrument.mjs";
 import {
   INSTRUMENT,
   connectEcho,
@@ -217,8 +218,7 @@ test("machine frozen for 20 s: the session ends with GPU_CONNECTION_ERROR, nothi
     const line = `machine frozen for 20 s: ended ${secs(ended - t0)} s into the freeze with GPU_CONNECTION_ERROR ("${errors[0].e.message}"); ${story(events, t0)}`;
     measured.push(line);
     console.log(line);
-    const left = await leaks(page);
-    assert.deepEqual([left.peersOpen, left.listeners, left.sdkTimers], [0, 0, 0], JSON.stringify(left));
+    await assertNothingLeft(page);
     await waitFor(async () => (await coordinatorStats(coordinator.baseUrl)).sessions === 0, {
       timeoutMs: 10_000,
       what: "the coordinator to drop the session",

@@ -7,7 +7,8 @@ import assert from "node:assert/strict";
 import { withStack, waitFor, API_KEY } from "../e2e/harness.mjs";
 import { installRecorder } from "../e2e/page.mjs";
 import { dropUdp, limitBandwidth } from "./inject.mjs";
-import { INSTRUMENT, assertNothingLeft } from "./instrument.mjs";
+import { INSTRUMENT } from "./instrument.mjs";
+import { disconnectClean } from "./recovery.mjs";
 
 const SERVER = { serverArgs: ["--machines", "generator=1"] };
 /** Worse takes two 2-s reports, better three: these leave room for a loaded machine. */
@@ -22,12 +23,6 @@ async function connectGenerator(page, baseUrl) {
     await make(opts).connect();
   }, { modelName: "generator", insecureApiKey: API_KEY, queueing: true, coordinatorUrl: baseUrl });
   await qualityIs(page, ["good"], RECOVER_MS, "good at the start");
-}
-
-/** After the fault: `disconnect()` leaves nothing of the session on the page. */
-async function disconnectClean(page) {
-  await page.evaluate(() => r.disconnect());
-  await assertNothingLeft(page);
 }
 
 /** Waits for a `connectionQuality` event after `since` (page ms) whose quality is in `wanted`; returns it. */
@@ -77,7 +72,7 @@ test("a link narrower than the video degrades the verdict (limited by bandwidth)
     const back = await qualityIs(page, ["good"], RECOVER_MS, "good again after the limit is lifted", lifted);
     console.log(`good again ${((back.seenAt - lifted) / 1000).toFixed(1)} s after lifting`);
     assert.equal(await page.evaluate(() => r.getStatus()), "ready");
-    await disconnectClean(page);
+    await disconnectClean(page, baseUrl);
   }, { serverArgs: [...SERVER.serverArgs, "--health-interval-ms", "10000"] });
 });
 
@@ -103,7 +98,7 @@ test("every UDP packet dropped: lost (stall) within seconds, and good again once
     const back = await qualityIs(page, ["good"], RECOVER_MS, "good again once packets flow", lifted);
     console.log(`good again ${((back.seenAt - lifted) / 1000).toFixed(1)} s after lifting`);
     assert.equal(await page.evaluate(() => r.getStatus()), "ready");
-    await disconnectClean(page);
+    await disconnectClean(page, baseUrl);
   }, SERVER);
 });
 
@@ -130,6 +125,6 @@ test("5 % of UDP dropped: the loss is reported", { timeout: 120_000 }, async () 
       () => page.evaluate((since) => rRec.stats.filter((s) => s.seenAt > since + 2_500).some((s) => s.packetLoss === 0), lifted),
       { timeoutMs: 15_000, intervalMs: 200, what: "a report with no loss after lifting" },
     );
-    await disconnectClean(page);
+    await disconnectClean(page, baseUrl);
   }, SERVER);
 });

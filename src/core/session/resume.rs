@@ -5,9 +5,9 @@
 //! connection, which does not need the coordinator (README "When the
 //! network fails").
 
-use reactor_protocol::coordinator::{ClientFrame, ResumeInfo};
 use std::rc::Rc;
 
+use reactor_protocol::coordinator::{ClientFrame, ResumeInfo};
 use reactor_protocol::ErrorCode;
 
 use super::retry::Retry;

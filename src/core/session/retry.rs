@@ -2,9 +2,9 @@
 //! were made since the drop, the delay of the next one under `reconnect`,
 //! and the `reconnecting` / `reconnected` events the app sees.
 
-use crate::core::io::{Event, LinkKind};
 use std::rc::Rc;
 
+use crate::core::io::{Event, LinkKind};
 use crate::core::Failure;
 
 #[derive(Debug)]
