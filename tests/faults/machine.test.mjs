@@ -131,6 +131,9 @@ for (const { name, ms, start, remade = false, healed = false } of [
   // Longer than two of the coordinator's 2 s health checks: a machine that
   // holds a session and is only silent keeps it (server/src/coordinator/health.rs).
   { name: "machine frozen for 8 s", ms: 8_000, start: () => freeze(machineHost.process.pid) },
+  // Past Chromium's 5–6 s and the 2 s grace while still frozen: re-made, as
+  // reactor-runtime 2.10.1 is in tests/runtime/recovery.test.mjs.
+  { name: "machine frozen for 10 s (past the grace: the link is re-made)", ms: 10_000, start: () => freeze(machineHost.process.pid), remade: true },
   { name: "all UDP dropped for 3 s", ms: 3_000, start: () => dropUdp(100), healed: true },
   // Chromium says `disconnected` 5–6 s after the last packet and the SDK
   // waits out a 2 s grace: 12 s is past both with room to spare (8 s raced

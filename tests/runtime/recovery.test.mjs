@@ -1,20 +1,27 @@
-// Machine link recovery against the real Reactor runtime (2.10.1): a
-// `tint` session through the coordinator, its camera published and its
-// picture painted white, loses every UDP packet for 12 s (longer than
-// Chromium's 5–6 s to `disconnected` plus the SDK's 2 s grace), so the SDK
-// re-makes the peer connection and re-offers it on the same runtime
-// connection (PUT sdp_params). After it: the same session (no new hello,
-// the paint kept), the camera published again (a video-to-video model emits
-// nothing without it), messages answered once, nothing left behind.
+// Machine link faults against the real Reactor runtime (2.10.1): a `tint`
+// session through the coordinator, its camera published and its picture
+// painted white, then a fault caused for real:
+//   - every UDP packet dropped for 12 s (longer than Chromium's 5–6 s to
+//     `disconnected` plus the SDK's 2 s grace), so the SDK re-makes the peer
+//     connection and re-offers it on the same runtime connection (PUT
+//     sdp_params);
+//   - the runtime process frozen (SIGSTOP, then SIGCONT) for 3 s and for
+//     10 s: the same faults tests/faults/machine.test.mjs causes to the
+//     simulated machine, which must behave as this runtime does.
+// After each: the same session (no new hello, the paint kept), video from
+// the model again (a video-to-video model emits nothing without the camera),
+// messages answered once, nothing left behind. Each case asserts the
+// outcome measured on this runtime: healed in place, or the link re-made.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { API_KEY, waitFor, withStack } from "../e2e/harness.mjs";
-import { dropUdp } from "../faults/inject.mjs";
+import { dropUdp, freeze } from "../faults/inject.mjs";
 import {
   INSTRUMENT,
   connectRecorded,
   coordinatorStats,
   disconnectClean,
+  framesFlowAgain,
   leaks,
   secs,
   timeline,
@@ -42,69 +49,102 @@ const lumaUntil = (page, test, what, timeoutMs = 15_000) =>
 const transports = () =>
   runtime.log.map((l) => l.match(/Creating new WebRTC connection \(background\) conn_id=(\d+)/)?.[1]).filter(Boolean);
 
-test("real runtime: all UDP dropped for 12 s → the link is re-made, same session, camera and paint kept", { timeout: 180_000 }, async () => {
-  const args = ["--machines", "", "--machine-url", `tint=${runtime.url}`];
-  await withStack("runtime-recovery", async ({ page, baseUrl }) => {
-    await page.addInitScript(INSTRUMENT);
-    await page.reload();
-    await connectRecorded(page, { modelName: "tint", insecureApiKey: API_KEY, coordinatorUrl: baseUrl });
-    await page.evaluate(async () => {
-      await r.sendMessage({ type: "paint", data: { r: 255, g: 255, b: 255, mix: 1 } });
-    });
-    await lumaUntil(page, (l) => l > 200, "white after paint");
-    const base = { leaks: await leaks(page), stats: await coordinatorStats(baseUrl), transports: transports().length };
+const hold = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-    const lift = dropUdp(100);
-    const t0 = Date.now();
-    try {
-      // Past Chromium's `disconnected` (5–6 s) plus the 2 s grace, with room.
-      await new Promise((resolve) => setTimeout(resolve, 12_000));
-    } finally {
-      lift();
+/** One `paint` answered by exactly one `painted`. */
+async function paintedOnce(page, rgb) {
+  const painted = await page.evaluate(async (rgb) => {
+    const before = rRec.messages.length;
+    await r.sendMessage({ type: "paint", data: { ...rgb, mix: 1 } });
+    const deadline = Date.now() + 10_000;
+    while (!rRec.messages.slice(before).some((m) => m.type === "painted") && Date.now() < deadline) {
+      await new Promise((resolve) => requestAnimationFrame(resolve));
     }
-    const lifted = Date.now();
-    await page.waitForFunction(() => rRec.timeline.some((e) => e.name === "reconnected"), null, { timeout: 60_000 });
-    const back = Date.now();
-    // The new track shows the painted camera: published again, the model's state kept.
-    await lumaUntil(page, (l) => l > 200, "white again on the new track", 20_000);
-    const white = Date.now();
+    return rRec.messages.slice(before).filter((m) => m.type === "painted");
+  }, rgb);
+  assert.equal(painted.length, 1, JSON.stringify(painted));
+}
 
-    const events = await timeline(page);
-    const after = events.filter((e) => e.at >= t0);
-    const statuses = after.filter((e) => e.name === "statusChanged").map((e) => e.e);
-    assert.deepEqual(statuses, ["connecting", "ready"], JSON.stringify(after));
-    assert.deepEqual(events.filter((e) => e.name === "error"), []);
-    const reconnected = after.find((e) => e.name === "reconnected").e;
-    assert.equal(reconnected.link, "machine");
-    assert.ok(after.some((e) => e.name === "streamChanged" && e.e), "the new track announced");
-    assert.equal(events.filter((e) => e.name === "schemaReceived").length, 1);
+for (const { name, ms, start, remade } of [
+  // Past Chromium's `disconnected` (5–6 s) plus the 2 s grace, with room.
+  { name: "all UDP dropped for 12 s → the link is re-made", ms: 12_000, start: () => dropUdp(100), remade: true },
+  // Shorter than Chromium's 5–6 s to `disconnected`: ICE heals in place.
+  { name: "runtime frozen for 3 s (SIGSTOP, SIGCONT) → healed in place", ms: 3_000, start: () => freeze(runtime.process.pid), remade: false },
+  // Chromium says `disconnected` 5–6 s in and the 2 s grace runs out while
+  // the runtime is still frozen (8 s would sit on that edge), and it is
+  // shorter than the coordinator's six silent health checks (12–14 s).
+  { name: "runtime frozen for 10 s → the link is re-made", ms: 10_000, start: () => freeze(runtime.process.pid), remade: true },
+]) {
+  test(`real runtime: ${name}, same session, camera and paint kept`, { timeout: 180_000 }, async () => {
+    const args = ["--machines", "", "--machine-url", `tint=${runtime.url}`];
+    await withStack("runtime-recovery", async ({ page, baseUrl }) => {
+      await page.addInitScript(INSTRUMENT);
+      await page.reload();
+      await connectRecorded(page, { modelName: "tint", insecureApiKey: API_KEY, coordinatorUrl: baseUrl });
+      await page.evaluate(async () => {
+        await r.sendMessage({ type: "paint", data: { r: 255, g: 255, b: 255, mix: 1 } });
+      });
+      await lumaUntil(page, (l) => l > 200, "white after paint");
+      const base = { leaks: await leaks(page), stats: await coordinatorStats(baseUrl), transports: transports().length };
 
-    // Commands are answered once.
-    const painted = await page.evaluate(async () => {
-      const before = rRec.messages.length;
-      await r.sendMessage({ type: "paint", data: { r: 0, g: 0, b: 0, mix: 1 } });
-      const deadline = Date.now() + 10_000;
-      while (!rRec.messages.slice(before).some((m) => m.type === "painted") && Date.now() < deadline) {
-        await new Promise((resolve) => requestAnimationFrame(resolve));
+      const lift = start();
+      const t0 = Date.now();
+      try {
+        await hold(ms); // the fault's length is its definition, not a wait for a condition
+      } finally {
+        lift();
       }
-      return rRec.messages.slice(before).filter((m) => m.type === "painted");
-    });
-    assert.equal(painted.length, 1, JSON.stringify(painted));
-    await lumaUntil(page, (l) => l < 30, "black after the next paint");
+      const lifted = Date.now();
+      if (remade) {
+        await page.waitForFunction(() => rRec.timeline.some((e) => e.name === "reconnected"), null, { timeout: 60_000 });
+      }
+      const flowing = await framesFlowAgain(page, { timeoutMs: 40_000 });
+      await page.waitForFunction(() => r.getStatus() === "ready", null, { timeout: 30_000 });
+      // The picture shows the painted camera: published (again), the model's state kept.
+      await lumaUntil(page, (l) => l > 200, "white again", 20_000);
+      const white = Date.now();
 
-    const now = { leaks: await leaks(page), stats: await coordinatorStats(baseUrl) };
-    assert.equal(now.leaks.peersOpen, 1);
-    assert.equal(now.leaks.listeners, base.leaks.listeners);
-    assert.equal(now.stats.sessions, 1);
-    assert.equal(now.stats.clients_admitted, base.stats.clients_admitted, "no new hello: the same session");
-    const made = transports().slice(base.transports);
-    const path = made.every((id) => id === transports()[0]) ? "PUT on the same connection" : "a new connection (the runtime had dropped the old)";
-    console.log(
-      `real runtime, UDP dropped 12 s: reconnected ${secs(back - lifted)} s after the fault ended ` +
-        `(attempts ${reconnected.attempts}, downtime ${secs(reconnected.downtimeMs)} s), painted picture back ${secs(white - lifted)} s after; ` +
-        `runtime transports built: ${made.join(", ")} (${path}); ` +
-        after.map((e) => `${e.name === "statusChanged" || e.name === "peer" ? e.e : e.name}@${secs(e.at - t0)}s`).join(" "),
-    );
-    await disconnectClean(page, baseUrl);
-  }, { serverArgs: args });
-});
+      const events = await timeline(page);
+      const after = events.filter((e) => e.at >= t0);
+      const statuses = after.filter((e) => e.name === "statusChanged").map((e) => e.e);
+      const reconnects = after.filter((e) => e.name === "reconnected").map((e) => e.e);
+      const story = after.map((e) => `${e.name === "statusChanged" || e.name === "peer" ? e.e : e.name}@${secs(e.at - t0)}s`).join(" ");
+      assert.deepEqual(events.filter((e) => e.name === "error"), []);
+      assert.equal(events.filter((e) => e.name === "schemaReceived").length, 1);
+      const { peersMade } = await leaks(page);
+      if (remade) {
+        assert.deepEqual(statuses, ["connecting", "ready"], story);
+        assert.equal(reconnects.length, 1, story);
+        assert.equal(reconnects[0].link, "machine");
+        assert.ok(after.some((e) => e.name === "streamChanged" && e.e), "the new track announced");
+        assert.equal(peersMade, base.leaks.peersMade + 1, "one new peer connection");
+      } else {
+        assert.deepEqual(statuses, [], `status stayed ready: ${story}`);
+        assert.deepEqual(reconnects, [], story);
+        assert.equal(peersMade, base.leaks.peersMade, "the same peer connection");
+      }
+
+      await paintedOnce(page, { r: 0, g: 0, b: 0 });
+      await lumaUntil(page, (l) => l < 30, "black after the next paint");
+
+      const now = { leaks: await leaks(page), stats: await coordinatorStats(baseUrl) };
+      assert.equal(now.leaks.peersOpen, 1);
+      assert.equal(now.leaks.listeners, base.leaks.listeners);
+      assert.equal(now.stats.sessions, 1);
+      assert.equal(now.stats.clients_admitted, base.stats.clients_admitted, "no new hello: the same session");
+      // The runtime logs every transport it builds, the first one's too; a
+      // re-offer (PUT sdp_params) rebuilds it under the same connection id.
+      const before = transports()[base.transports - 1];
+      const made = transports().slice(base.transports);
+      const path = !made.length ? "none" : made.every((id) => id === before) ? "PUT on the same connection" : `a new connection (the session's was ${before})`;
+      const how = reconnects.length
+        ? `reconnected (attempts ${reconnects[0].attempts}, downtime ${secs(reconnects[0].downtimeMs)} s)`
+        : "healed in place";
+      console.log(
+        `real runtime, ${name}: ${how}; video again ${secs(flowing - lifted)} s after the fault ended, ` +
+          `painted picture ${secs(white - lifted)} s after; runtime transports built: ${made.join(", ") || "none"} (${path}); ${story}`,
+      );
+      await disconnectClean(page, baseUrl);
+    }, { serverArgs: args });
+  });
+}
