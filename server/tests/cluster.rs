@@ -408,13 +408,10 @@ async fn clients_of_a_killed_coordinator_resume_on_another_and_its_machine_is_ta
     on_b.expect_queued(1).await;
 }
 
-/// The health rule of a held machine (server/src/coordinator/health.rs) in
-/// Redis mode, where the lease holder checks the machine and the client may
-/// be on another process: only silent, it keeps its session for six checks;
-/// a machine that refuses is out after two.
-#[tokio::test]
-async fn in_redis_mode_a_held_machine_that_only_stays_silent_keeps_its_session_for_six_checks() {
-    use std::sync::atomic::Ordering;
+/// A session held on a machine in Redis mode, by a client on the process
+/// that is not the first (the lease holder checks the machine's health):
+/// (redis, the runtime, the two coordinators, the client).
+async fn held_on_the_second_coordinator() -> (RedisServer, FakeRuntime, Vec<ServerHandle>, Client) {
     let redis = RedisServer::start().await;
     let mut double = FakeRuntime::start("echo").await;
     let servers = coordinators(&redis, &[&double], 2).await;
@@ -422,35 +419,23 @@ async fn in_redis_mode_a_held_machine_that_only_stays_silent_keeps_its_session_f
     let mut client = Client::hello(&servers[1], &token, "echo", true).await;
     client.expect_assigned().await;
     double.expect(&Call::Start).await;
+    (redis, double, servers, client)
+}
 
-    // Checks every 200 ms, each waiting 1 s: three silent ones hold the session.
-    double.silent.store(true, Ordering::SeqCst);
-    assert!(client.try_frame(Duration::from_millis(3_200)).await.is_none(), "the session holds");
-    double.silent.store(false, Ordering::SeqCst);
-    assert!(client.try_frame(Duration::from_millis(1_000)).await.is_none(), "and answers again count");
-
-    double.silent.store(true, Ordering::SeqCst);
-    let silent_since = std::time::Instant::now();
-    let body = client.expect_error().await;
-    assert_eq!(body.code, ErrorCode::GpuConnectionError);
-    let after = silent_since.elapsed();
-    assert!(after >= Duration::from_millis(5_000), "ended after {after:?} of silence");
+/// The health rule of a held machine (server/src/coordinator/health.rs) holds
+/// in Redis mode too: only silent, six checks; refusing, two.
+#[tokio::test]
+async fn in_redis_mode_a_held_machine_that_only_stays_silent_keeps_its_session_for_six_checks() {
+    let (_redis, double, servers, mut client) = held_on_the_second_coordinator().await;
+    assert_silence_ends_the_session_after_six_checks(&double, &mut client).await;
     client.expect_closed().await;
     shutdown(servers).await;
 }
 
 #[tokio::test]
 async fn in_redis_mode_a_held_machine_that_refuses_is_out_after_two_checks() {
-    use std::sync::atomic::Ordering;
-    let redis = RedisServer::start().await;
-    let mut double = FakeRuntime::start("echo").await;
-    let servers = coordinators(&redis, &[&double], 2).await;
-    let token = token(&servers[1]).await;
-    let mut client = Client::hello(&servers[1], &token, "echo", true).await;
-    client.expect_assigned().await;
-    double.expect(&Call::Start).await;
-
-    double.healthy.store(false, Ordering::SeqCst);
+    let (_redis, mut double, servers, mut client) = held_on_the_second_coordinator().await;
+    double.healthy.store(false, std::sync::atomic::Ordering::SeqCst);
     let body = client.expect_error().await;
     assert_eq!(body.code, ErrorCode::GpuConnectionError);
     // Counted as the error arrives: two refusals ended it (a later check

@@ -237,21 +237,7 @@ async fn a_machine_dying_mid_session_ends_it_with_a_gpu_error() {
 #[tokio::test]
 async fn a_held_machine_that_only_stays_silent_keeps_its_session_for_six_checks() {
     let (double, server, _, mut client) = one_session().await;
-
-    // Checks every 200 ms, each waiting 1 s: three silent ones, where a
-    // refusing machine would be out after two. The session holds.
-    double.silent.store(true, Ordering::SeqCst);
-    assert!(client.try_frame(Duration::from_millis(3_200)).await.is_none(), "the session holds");
-    double.silent.store(false, Ordering::SeqCst);
-    assert!(client.try_frame(Duration::from_millis(1_000)).await.is_none(), "and answers again count");
-
-    // Silent for good: ended after six checks in a row, not before.
-    double.silent.store(true, Ordering::SeqCst);
-    let silent_since = std::time::Instant::now();
-    let body = client.expect_error().await;
-    assert_eq!(body.code, ErrorCode::GpuConnectionError);
-    let after = silent_since.elapsed();
-    assert!(after >= Duration::from_millis(5_000), "ended after {after:?} of silence");
+    assert_silence_ends_the_session_after_six_checks(&double, &mut client).await;
     server.shutdown().await;
 }
 

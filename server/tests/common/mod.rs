@@ -286,6 +286,24 @@ impl FakeRuntime {
     }
 }
 
+/// The health rule of a held machine that only stays silent
+/// (server/src/coordinator/health.rs), at the test config's checks (every
+/// 200 ms, each waiting 1 s): three silent checks hold `client`'s session,
+/// answers again reset the count, and six in a row end it, not fewer.
+pub async fn assert_silence_ends_the_session_after_six_checks(double: &FakeRuntime, client: &mut Client) {
+    double.silent.store(true, Ordering::SeqCst);
+    assert!(client.try_frame(Duration::from_millis(3_200)).await.is_none(), "the session holds");
+    double.silent.store(false, Ordering::SeqCst);
+    assert!(client.try_frame(Duration::from_millis(1_000)).await.is_none(), "and answers again count");
+
+    double.silent.store(true, Ordering::SeqCst);
+    let silent_since = std::time::Instant::now();
+    let body = client.expect_error().await;
+    assert_eq!(body.code, reactor_protocol::ErrorCode::GpuConnectionError);
+    let after = silent_since.elapsed();
+    assert!(after >= Duration::from_millis(5_000), "ended after {after:?} of silence");
+}
+
 /// Test config with one machine per (model, url) double and no simulated ones.
 /// A coordinator in front of one fake `echo` runtime, and a client whose
 /// session has started on it: (the runtime, the server, the token, the client).
