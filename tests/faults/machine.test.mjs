@@ -23,8 +23,11 @@ import {
   framesFlowAgain,
   leaks,
   messagesArriveOnce,
+  during,
+  hold,
   secs,
   status,
+  story,
   timeline,
 } from "./recovery.mjs";
 
@@ -97,32 +100,6 @@ async function assertRecovered(page, base, tag) {
   assert.equal(events.filter((e) => e.name === "schemaReceived").length, 1, "the schema once");
   assert.deepEqual(events.filter((e) => e.name === "error"), [], "no error");
   return events;
-}
-
-/** What the user saw from `t0`: statuses, reconnect events, relative times (s). */
-function story(events, t0) {
-  return events
-    .filter((e) => e.at >= t0)
-    .map((e) => {
-      const what =
-        e.name === "statusChanged" || e.name === "peer" ? e.e : e.name === "reconnecting" ? `reconnecting#${e.e.attempt}` : e.name;
-      return `${what}@${secs(e.at - t0)}s`;
-    })
-    .join(" ");
-}
-
-const hold = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Runs a fault of `ms` (its length is the fault's definition, not a wait for a condition). */
-async function during(ms, start) {
-  const lift = start();
-  const t0 = Date.now();
-  try {
-    await hold(ms);
-  } finally {
-    lift();
-  }
-  return { t0, lifted: Date.now() };
 }
 
 for (const { name, ms, start, remade = false, healed = false } of [

@@ -105,3 +105,29 @@ export async function disconnectClean(page, baseUrl) {
 
 /** Seconds, rounded to 0.1, for the report. */
 export const secs = (ms) => Math.round(ms / 100) / 10;
+
+/** What the user saw from `t0`: statuses, reconnect events, relative times (s). */
+export function story(events, t0) {
+  return events
+    .filter((e) => e.at >= t0)
+    .map((e) => {
+      const what =
+        e.name === "statusChanged" || e.name === "peer" ? e.e : e.name === "reconnecting" ? `reconnecting#${e.e.attempt}` : e.name;
+      return `${what}@${secs(e.at - t0)}s`;
+    })
+    .join(" ");
+}
+
+export const hold = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Runs a fault of `ms` (its length is the fault's definition, not a wait for a condition). */
+export async function during(ms, start) {
+  const lift = start();
+  const t0 = Date.now();
+  try {
+    await hold(ms);
+  } finally {
+    lift();
+  }
+  return { t0, lifted: Date.now() };
+}

@@ -21,9 +21,11 @@ import {
   connectRecorded,
   coordinatorStats,
   disconnectClean,
+  during,
   framesFlowAgain,
   leaks,
   secs,
+  story,
   timeline,
 } from "../faults/recovery.mjs";
 import { startRuntime } from "./runtime.mjs";
@@ -48,8 +50,6 @@ const lumaUntil = (page, test, what, timeoutMs = 15_000) =>
 
 const transports = () =>
   runtime.log.map((l) => l.match(/Creating new WebRTC connection \(background\) conn_id=(\d+)/)?.[1]).filter(Boolean);
-
-const hold = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** One `paint` answered by exactly one `painted`. */
 async function paintedOnce(page, rgb) {
@@ -87,14 +87,7 @@ for (const { name, ms, start, remade } of [
       await lumaUntil(page, (l) => l > 200, "white after paint");
       const base = { leaks: await leaks(page), stats: await coordinatorStats(baseUrl), transports: transports().length };
 
-      const lift = start();
-      const t0 = Date.now();
-      try {
-        await hold(ms); // the fault's length is its definition, not a wait for a condition
-      } finally {
-        lift();
-      }
-      const lifted = Date.now();
+      const { t0, lifted } = await during(ms, start);
       if (remade) {
         await page.waitForFunction(() => rRec.timeline.some((e) => e.name === "reconnected"), null, { timeout: 60_000 });
       }
@@ -108,19 +101,19 @@ for (const { name, ms, start, remade } of [
       const after = events.filter((e) => e.at >= t0);
       const statuses = after.filter((e) => e.name === "statusChanged").map((e) => e.e);
       const reconnects = after.filter((e) => e.name === "reconnected").map((e) => e.e);
-      const story = after.map((e) => `${e.name === "statusChanged" || e.name === "peer" ? e.e : e.name}@${secs(e.at - t0)}s`).join(" ");
+      const told = story(events, t0);
       assert.deepEqual(events.filter((e) => e.name === "error"), []);
       assert.equal(events.filter((e) => e.name === "schemaReceived").length, 1);
       const { peersMade } = await leaks(page);
       if (remade) {
-        assert.deepEqual(statuses, ["connecting", "ready"], story);
-        assert.equal(reconnects.length, 1, story);
+        assert.deepEqual(statuses, ["connecting", "ready"], told);
+        assert.equal(reconnects.length, 1, told);
         assert.equal(reconnects[0].link, "machine");
         assert.ok(after.some((e) => e.name === "streamChanged" && e.e), "the new track announced");
         assert.equal(peersMade, base.leaks.peersMade + 1, "one new peer connection");
       } else {
-        assert.deepEqual(statuses, [], `status stayed ready: ${story}`);
-        assert.deepEqual(reconnects, [], story);
+        assert.deepEqual(statuses, [], `status stayed ready: ${told}`);
+        assert.deepEqual(reconnects, [], told);
         assert.equal(peersMade, base.leaks.peersMade, "the same peer connection");
       }
 
@@ -142,7 +135,7 @@ for (const { name, ms, start, remade } of [
         : "healed in place";
       console.log(
         `real runtime, ${name}: ${how}; video again ${secs(flowing - lifted)} s after the fault ended, ` +
-          `painted picture ${secs(white - lifted)} s after; runtime transports built: ${made.join(", ") || "none"} (${path}); ${story}`,
+          `painted picture ${secs(white - lifted)} s after; runtime transports built: ${made.join(", ") || "none"} (${path}); ${told}`,
       );
       await disconnectClean(page, baseUrl);
     }, { serverArgs: args });
