@@ -312,9 +312,9 @@ pub struct Envelope<T> {
 }
 
 /// The `{"type": ..., "data": ...}` shape inside an [`Envelope`]: used by
-/// our simulated models for application messages, and for runtime messages
-/// that carry a body (`modelSchema`, `mediaStats`), whose tag
-/// [`RuntimeMessage`] reads while ignoring the body.
+/// our simulated models for application messages, and by the runtime for
+/// what it sends the client ([`MEDIA_STATS`], [`MODEL_SCHEMA`]): the SDK
+/// reads `type` first and decodes only the body it cares about.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TypedMessage<T> {
     #[serde(rename = "type")]
@@ -323,22 +323,24 @@ pub struct TypedMessage<T> {
     pub data: T,
 }
 
-/// `runtime`-scope messages, both directions.
+/// `runtime`-scope messages from the client to the runtime. What the runtime
+/// sends back is a [`TypedMessage`] whose `type` is one of the constants
+/// below, each named only there.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "camelCase")]
 pub enum RuntimeMessage {
-    /// Client → runtime keep-alive, at least every [`PING_TIMEOUT_MS`].
+    /// Keep-alive, at least every [`PING_TIMEOUT_MS`].
     Ping,
-    /// Client → runtime: ask for the model's schema.
+    /// Ask for the model's schema; the runtime answers with [`MODEL_SCHEMA`].
     RequestSchema,
-    /// Runtime → client: the answer to `requestSchema` (content not modelled).
-    ModelSchema,
-    /// Runtime → client, about every 5 s (content not modelled).
-    MediaStats,
 }
 
-/// The `type` of a runtime's `mediaStats` message ([`TypedMessage`]).
+/// Runtime → client, about every 5 s: a [`MediaStats`] body.
 pub const MEDIA_STATS: &str = "mediaStats";
+
+/// Runtime → client, the answer to `requestSchema`: the model's OpenAPI
+/// document, the same as the session descriptor's `schema` (not modelled).
+pub const MODEL_SCHEMA: &str = "modelSchema";
 
 /// The body of a runtime's `mediaStats`: the part the SDK reads.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -470,9 +472,14 @@ mod tests {
         let schema: Envelope<RuntimeMessage> =
             serde_json::from_value(json!({"scope":"runtime","data":{"type":"requestSchema"}})).unwrap();
         assert_eq!(schema.data, RuntimeMessage::RequestSchema);
-        let stats: Envelope<RuntimeMessage> =
-            serde_json::from_value(json!({"scope":"runtime","data":{"type":"mediaStats","data":{"fps":30}}})).unwrap();
-        assert_eq!(stats.data, RuntimeMessage::MediaStats);
+        // What the runtime sends is no request: a client-side reader of
+        // RuntimeMessage never mistakes it for one.
+        for tag in [MEDIA_STATS, MODEL_SCHEMA] {
+            let sent = json!({"scope":"runtime","data":{"type":tag,"data":{}}});
+            assert!(serde_json::from_value::<Envelope<RuntimeMessage>>(sent.clone()).is_err(), "{tag}");
+            let read: Envelope<TypedMessage<serde_json::Value>> = serde_json::from_value(sent).unwrap();
+            assert_eq!(read.data.kind, tag);
+        }
     }
 
     #[test]
@@ -532,13 +539,6 @@ mod tests {
         assert_eq!(serde_json::from_value::<Envelope<TypedMessage<serde_json::Value>>>(value).unwrap(), msg);
         let bare: TypedMessage<serde_json::Value> = serde_json::from_value(json!({"type":"ping"})).unwrap();
         assert_eq!(bare.data, serde_json::Value::Null);
-        let stats = Envelope {
-            scope: Scope::Runtime,
-            data: TypedMessage { kind: "mediaStats".into(), data: json!({"fps":30}) },
-        };
-        let read: Envelope<RuntimeMessage> = serde_json::from_value(serde_json::to_value(&stats).unwrap()).unwrap();
-        assert_eq!(read.data, RuntimeMessage::MediaStats);
-
         let created = NewConnection {
             connection_id: 1855.into(),
             track_map: Capabilities {

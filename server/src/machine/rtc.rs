@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use reactor_protocol::runtime::{
     ControlMessage, ControlRequest, ControlResponse, Empty, Envelope, MediaStats, RuntimeMessage, Scope, SdpOffer,
     TrackDirection, TrackEvent, TrackNotification, TypedMessage, VideoQos, CONTROL_CHANNEL, DATA_CHANNEL, MEDIA_STATS,
-    PING_TIMEOUT_MS,
+    MODEL_SCHEMA, PING_TIMEOUT_MS,
 };
 use serde::Serialize;
 use serde_json::Value;
@@ -383,7 +383,7 @@ impl Peer {
                 Ok(RuntimeMessage::RequestSchema) => {
                     // As the runtime: the same OpenAPI document as the descriptor's `schema`.
                     let schema = self.model.kind().schema();
-                    self.send_runtime("modelSchema", schema);
+                    self.send_runtime(MODEL_SCHEMA, schema);
                 }
                 _ => {}
             },
