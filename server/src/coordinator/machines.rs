@@ -141,8 +141,18 @@ pub(super) async fn check(shared: &Shared, url: &str, timeout: Duration) -> Resu
     let request = shared.http.get(format!("{url}{}", paths::HEALTH)).timeout(timeout).send();
     let response = match request.await {
         Ok(response) if response.status().is_success() => response,
-        Err(error) if error.is_timeout() => return Err(Miss::Silent),
-        _ => return Err(Miss::Refused),
+        Ok(response) => {
+            tracing::debug!(url, status = %response.status(), "health check answered with an error");
+            return Err(Miss::Refused);
+        }
+        Err(error) if error.is_timeout() => {
+            tracing::debug!(url, "health check timed out");
+            return Err(Miss::Silent);
+        }
+        Err(error) => {
+            tracing::debug!(url, error = ?error, "health check refused");
+            return Err(Miss::Refused);
+        }
     };
     // A machine that answers but says nothing readable of its state is
     // taken to be idle, as before there was a reconcile.

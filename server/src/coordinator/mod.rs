@@ -131,6 +131,13 @@ struct Inner {
 pub(crate) struct Shared {
     pub config: Config,
     inner: Mutex<Inner>,
+    /// Every call to a machine (health checks, start and stop, the
+    /// signaling proxy) goes on a new connection; none is kept. A runtime
+    /// frozen for a moment closes, on waking, the keep-alive connections it
+    /// thinks idle, and resets one whose request it has not read yet: on a
+    /// pooled connection that reset failed a re-offer made during the
+    /// freeze, or read as a refused health check, which ends a held session
+    /// after two checks instead of six silent ones.
     pub http: reqwest::Client,
     pub shutdown: watch::Receiver<bool>,
     live_sockets: AtomicUsize,
@@ -174,6 +181,7 @@ pub(crate) async fn build(
     let http = reqwest::Client::builder()
         .no_proxy()
         .connect_timeout(std::time::Duration::from_secs(2))
+        .pool_max_idle_per_host(0)
         .build()
         .expect("an HTTP client");
     let shared = Arc::new(Shared {
