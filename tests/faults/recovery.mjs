@@ -52,6 +52,20 @@ export const framesDecoded = (page) =>
     return 0;
   });
 
+/**
+ * Keyframe requests (PLI and FIR) the newest peer has sent for the model's
+ * video. Chromium asks 3 s into a stall and again every 3 s; a request sent
+ * while the path is down is lost, so a machine whose video comes back after
+ * a fault without a second one sent its keyframe unasked.
+ */
+export const keyframeRequests = (page) =>
+  page.evaluate(async () => {
+    for (const report of (await window.__newestPeer().getStats()).values()) {
+      if (report.type === "inbound-rtp" && report.kind === "video") return (report.pliCount ?? 0) + (report.firCount ?? 0);
+    }
+    return 0;
+  });
+
 /** Resolves with the time (Date.now) new video frames are seen after `since`. */
 export async function framesFlowAgain(page, { timeoutMs, what = "video frames again" }) {
   const before = await framesDecoded(page);

@@ -33,6 +33,14 @@ use crate::video::codec::{Decoder, Encoder};
 const STATS_EVERY: Duration = Duration::from_secs(5);
 /// Upper bound on how long the loop sleeps, so commands are seen quickly.
 const MAX_IDLE: Duration = Duration::from_millis(20);
+/// Silence from the browser after which the next frame is a keyframe. A
+/// browser receiving our video sends RTCP at least about every second, so
+/// this long without a packet means the path was down: the frames sent
+/// meanwhile are lost, and so may be Chromium's request for a keyframe (it
+/// asks 3 s into a stall, then every 3 s). reactor-runtime 2.10.1's video
+/// comes back with the path after such a gap without a new request
+/// (tests/runtime/recovery.test.mjs); so does ours.
+const SILENCE_BEFORE_KEYFRAME: Duration = Duration::from_secs(2);
 
 pub(crate) enum RtcCmd {
     /// A new offer on a live connection (`PUT sdp_params`, the runtime's
@@ -123,6 +131,8 @@ struct Peer {
     encoder: Option<Encoder>,
     want_keyframe: bool,
     last_keyframe_request: Option<Instant>,
+    /// When the last packet from the browser arrived.
+    last_heard: Instant,
     started: Instant,
 }
 
@@ -159,6 +169,7 @@ impl Peer {
             encoder: None,
             want_keyframe: true,
             last_keyframe_request: None,
+            last_heard: now,
             started: now,
         };
         peer.map_tracks(&offer);
@@ -254,6 +265,7 @@ impl Peer {
             buf.resize(2000, 0);
             let input = match self.socket.recv_from(&mut buf) {
                 Ok((n, source)) => {
+                    self.heard(Instant::now());
                     let Ok(contents) = buf[..n].try_into() else { continue };
                     Input::Receive(
                         Instant::now(),
@@ -276,6 +288,13 @@ impl Peer {
                 tracing::debug!(%error, "input refused");
             }
         }
+    }
+
+    fn heard(&mut self, now: Instant) {
+        if now.duration_since(self.last_heard) >= SILENCE_BEFORE_KEYFRAME {
+            self.want_keyframe = true;
+        }
+        self.last_heard = now;
     }
 
     fn connected(&self) -> bool {
