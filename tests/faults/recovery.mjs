@@ -41,16 +41,17 @@ export const timeline = (page) =>
   page.evaluate(() => [...rRec.timeline, ...window.__peerStates].sort((a, b) => a.at - b.at));
 export const status = (page) => page.evaluate(() => r.getStatus());
 
-/** Frames the newest peer has decoded. */
-export const framesDecoded = (page) =>
+/** The counters of the newest peer's inbound video that the fault tests read (zeros before any). */
+const inboundVideo = (page) =>
   page.evaluate(async () => {
     const pc = window.__newestPeer();
-    if (!pc) return 0;
-    for (const report of (await pc.getStats()).values()) {
-      if (report.type === "inbound-rtp" && report.kind === "video") return report.framesDecoded ?? 0;
-    }
-    return 0;
+    const reports = pc ? [...(await pc.getStats()).values()] : [];
+    const video = reports.find((r) => r.type === "inbound-rtp" && r.kind === "video") ?? {};
+    return { framesDecoded: video.framesDecoded ?? 0, keyframeRequests: (video.pliCount ?? 0) + (video.firCount ?? 0) };
   });
+
+/** Frames the newest peer has decoded. */
+export const framesDecoded = async (page) => (await inboundVideo(page)).framesDecoded;
 
 /**
  * Keyframe requests (PLI and FIR) the newest peer has sent for the model's
@@ -58,13 +59,7 @@ export const framesDecoded = (page) =>
  * while the path is down is lost, so a machine whose video comes back after
  * a fault without a second one sent its keyframe unasked.
  */
-export const keyframeRequests = (page) =>
-  page.evaluate(async () => {
-    for (const report of (await window.__newestPeer().getStats()).values()) {
-      if (report.type === "inbound-rtp" && report.kind === "video") return (report.pliCount ?? 0) + (report.firCount ?? 0);
-    }
-    return 0;
-  });
+export const keyframeRequests = async (page) => (await inboundVideo(page)).keyframeRequests;
 
 /** Resolves with the time (Date.now) new video frames are seen after `since`. */
 export async function framesFlowAgain(page, { timeoutMs, what = "video frames again" }) {

@@ -265,12 +265,10 @@ impl Peer {
             buf.resize(2000, 0);
             let input = match self.socket.recv_from(&mut buf) {
                 Ok((n, source)) => {
-                    self.heard(Instant::now());
+                    let now = Instant::now();
+                    self.heard(now);
                     let Ok(contents) = buf[..n].try_into() else { continue };
-                    Input::Receive(
-                        Instant::now(),
-                        Receive { proto: Protocol::Udp, source, destination: self.local, contents },
-                    )
+                    Input::Receive(now, Receive { proto: Protocol::Udp, source, destination: self.local, contents })
                 }
                 // Interrupted: a socket with a read timeout returns EINTR when
                 // the process is stopped and continued (SIGSTOP, SIGCONT; see
