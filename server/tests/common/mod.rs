@@ -19,7 +19,7 @@ use reactor_protocol::runtime::{
 };
 use reactor_server::{Config, ServerHandle};
 use tokio::net::TcpStream;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
@@ -173,6 +173,8 @@ pub struct FakeRuntime {
     /// Whether a session runs (what `/health` says); tests may set it to
     /// play a session started behind the coordinator's back, or lost.
     pub running: Arc<AtomicBool>,
+    /// How many health checks the double has answered healthy.
+    pub answered: watch::Receiver<u64>,
 }
 
 impl FakeRuntime {
@@ -209,6 +211,8 @@ impl FakeRuntime {
         let running = Arc::new(AtomicBool::new(false));
         let (r1, r2, r3) = (running.clone(), running.clone(), running.clone());
         let health_model = model.clone();
+        let (answer_count, answered) = watch::channel(0u64);
+        let answer_count = Arc::new(answer_count);
         let app = Router::new()
             .route(
                 "/start_session",
@@ -234,11 +238,13 @@ impl FakeRuntime {
                     let silent = quiet.load(Ordering::SeqCst);
                     let state = if r3.load(Ordering::SeqCst) { states::WAITING } else { states::READY };
                     let model = health_model.clone();
+                    let answer_count = answer_count.clone();
                     async move {
                         if silent {
                             std::future::pending::<()>().await;
                         }
                         if ok {
+                            answer_count.send_modify(|n| *n += 1);
                             Json(Health { status: "healthy".into(), model, state: state.into() }).into_response()
                         } else {
                             let _ = t5.send(Call::HealthRefused);
@@ -269,11 +275,19 @@ impl FakeRuntime {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        FakeRuntime { url: format!("http://{addr}"), addr, calls, healthy, silent, running }
+        FakeRuntime { url: format!("http://{addr}"), addr, calls, healthy, silent, running, answered }
     }
 
     pub async fn next_call(&mut self) -> Call {
         tokio::time::timeout(SOON, self.calls.recv()).await.expect("a call in time").expect("double alive")
+    }
+
+    /// Waits for a health check answered after this call: one that found
+    /// the double neither silent nor unhealthy.
+    pub async fn next_answered_check(&self) {
+        let mut answered = self.answered.clone();
+        answered.mark_unchanged();
+        tokio::time::timeout(SOON, answered.changed()).await.expect("a check answered in time").expect("double alive");
     }
 
     /// Waits for a call of this kind, skipping others.
@@ -289,12 +303,15 @@ impl FakeRuntime {
 /// The health rule of a held machine that only stays silent
 /// (server/src/coordinator/health.rs), at the test config's checks (every
 /// 200 ms, each waiting 1 s): three silent checks hold `client`'s session,
-/// answers again reset the count, and six in a row end it, not fewer.
+/// an answer again resets the count, and six in a row end it, not fewer.
 pub async fn assert_silence_ends_the_session_after_six_checks(double: &FakeRuntime, client: &mut Client) {
     double.silent.store(true, Ordering::SeqCst);
     assert!(client.try_frame(Duration::from_millis(3_200)).await.is_none(), "the session holds");
+    // The check pending when the silence ends still times out, up to 1 s
+    // later: wait for the answer itself, not for a guess at its time.
     double.silent.store(false, Ordering::SeqCst);
-    assert!(client.try_frame(Duration::from_millis(1_000)).await.is_none(), "and answers again count");
+    double.next_answered_check().await;
+    assert!(client.try_frame(Duration::from_millis(300)).await.is_none(), "and an answer again counts");
 
     double.silent.store(true, Ordering::SeqCst);
     let silent_since = std::time::Instant::now();
