@@ -111,7 +111,11 @@ lint() {
 step lint lint
 step native in_netns env CARGO_NET_OFFLINE=true cargo test --workspace
 step build bash scripts/build.sh
-step browser in_netns env CARGO_NET_OFFLINE=true wasm-pack test --headless --chrome
+# Chromium, as chromedriver ends it, leaves its profile dirs in TMPDIR:
+# give it one of its own, gone when this script ends.
+browser_tmp=$(mktemp -d)
+trap 'rm -rf "$browser_tmp"' EXIT
+step browser in_netns env TMPDIR="$browser_tmp" CARGO_NET_OFFLINE=true wasm-pack test --headless --chrome
 step e2e in_netns node --test --test-reporter=spec --test-timeout=300000 tests/e2e/
 step runtime in_netns node --test --test-reporter=spec --test-timeout=300000 --test-concurrency=1 tests/runtime/
 step faults in_netns node --test --test-reporter=spec --test-timeout=300000 --test-concurrency=1 tests/faults/
