@@ -174,7 +174,7 @@ pub struct FakeRuntime {
     /// play a session started behind the coordinator's back, or lost.
     pub running: Arc<AtomicBool>,
     /// How many health checks the double has answered healthy.
-    pub answered: watch::Receiver<u64>,
+    answered: watch::Receiver<u64>,
 }
 
 impl FakeRuntime {
@@ -212,7 +212,6 @@ impl FakeRuntime {
         let (r1, r2, r3) = (running.clone(), running.clone(), running.clone());
         let health_model = model.clone();
         let (answer_count, answered) = watch::channel(0u64);
-        let answer_count = Arc::new(answer_count);
         let app = Router::new()
             .route(
                 "/start_session",
