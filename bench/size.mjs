@@ -7,8 +7,10 @@
 // total: an app that imports the core does not download it.
 // Usage: node bench/size.mjs [--update-readme]   (after `npm run build`; exits 1 when pkg/ is missing)
 // Exits 1 when the total is over the 93 KB budget (issue 10 aims at 80 KB: see README "Package size"), so
-// `npm test` catches growth: the build is deterministic (pinned toolchain,
-// Cargo.lock, package-lock), so the figure is the same on every machine.
+// `npm test` catches growth: the build is deterministic (Cargo.lock, the
+// exact wasm-bindgen, package-lock's binaryen and terser, no path of the
+// builder's in the wasm: scripts/build.sh), so the figure is the same on
+// every machine with the same rustc (.ci/run prints it).
 // It also says whether README.md's table (between <!-- size:start --> and
 // <!-- size:end -->) shows these figures; --update-readme rewrites that table.
 import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";

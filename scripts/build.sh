@@ -20,8 +20,22 @@ command -v wasm-bindgen >/dev/null || die "wasm-bindgen not found (run .ci/run, 
 rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown ||
   die "the wasm32-unknown-unknown target is missing (run .ci/run, or: rustup target add wasm32-unknown-unknown)"
 
+# Panic locations name their source files, so the wasm would hold the
+# builder's crate cache path (/root/.cargo/registry/src/index.crates.io-<hash>/,
+# the hash depending on cargo's version): its bytes, and the size bench/size.mjs
+# pins, would change with the user and the cargo that built it. Each crate
+# source directory is remapped to nothing (`gloo-net-0.6.0/src/error.rs`);
+# the crates are fetched first, so the directories exist. Encoded flags: a
+# path may hold spaces.
+cargo fetch -q || die "cargo fetch"
+remap=()
+for dir in "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/ "$PWD/"; do
+  remap+=("--remap-path-prefix=$dir=")
+done
+
 say "SDK -> $SDK_TARGET_DIR (cargo build --release --target wasm32-unknown-unknown)"
-cargo build --release --lib --target wasm32-unknown-unknown --target-dir "$SDK_TARGET_DIR" || die "cargo build (SDK)"
+CARGO_ENCODED_RUSTFLAGS=$(IFS=$'\x1f' && echo "${remap[*]}") \
+  cargo build --release --lib --target wasm32-unknown-unknown --target-dir "$SDK_TARGET_DIR" || die "cargo build (SDK)"
 
 say "wasm -> pkg/ ($(wasm-bindgen --version) --target web)"
 rm -rf pkg
