@@ -25,11 +25,12 @@ rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown ||
 # the hash depending on cargo's version): its bytes, and the size bench/size.mjs
 # pins, would change with the user and the cargo that built it. Each crate
 # source directory is remapped to nothing (`gloo-net-0.6.0/src/error.rs`);
-# the crates are fetched first, so the directories exist. Encoded flags: a
-# path may hold spaces.
+# the crates are fetched first, so the directories exist. The workspace's own
+# files are named relative to it already. Encoded flags: CARGO_HOME may hold
+# spaces.
 cargo fetch -q || die "cargo fetch"
 remap=()
-for dir in "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/ "$PWD/"; do
+for dir in "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/; do
   remap+=("--remap-path-prefix=$dir=")
 done
 
